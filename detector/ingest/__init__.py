@@ -1,0 +1,72 @@
+"""Ingest: stream any supported dump into ``Post``/``Account`` records, rejecting bad ones by line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from detector.errors import BadMapping, UnknownDumpFormat
+from detector.ingest.csvformats import read_coortweet, read_ioarchive, read_ira
+from detector.ingest.mapped import ColumnMapping, load_mapping, read_mapped
+from detector.ingest.opener import Member, open_members
+from detector.ingest.sniff import FORMATS, sniff_format
+from detector.ingest.twitter import read_twarc2, read_v1
+from detector.records import Record
+
+__all__ = ["FORMATS", "ColumnMapping", "DumpPart", "load_mapping", "open_dump", "read_dump",
+           "read_stream", "sniff_format"]
+
+_READERS: dict[str, Callable[[BinaryIO, str], Iterator[Record]]] = {
+    "twarc2": read_twarc2,
+    "v1": read_v1,
+    "ioarchive": read_ioarchive,
+    "coortweet": read_coortweet,
+    "ira": read_ira,
+}
+
+
+@dataclass(frozen=True)
+class DumpPart:
+    """One file (or archive member) of a dump, its format, and its records as a stream."""
+
+    name: str
+    format: str
+    records: Iterator[Record]
+
+
+def read_stream(stream: BinaryIO, name: str, fmt: str | None = None,
+                mapping: ColumnMapping | None = None) -> DumpPart:
+    """Sniff (unless ``fmt`` is given) and read one decompressed, buffered binary stream."""
+    if fmt is None:
+        fmt = "csv" if mapping is not None else sniff_format(stream.peek(1 << 16), name)  # type: ignore[attr-defined]
+    if fmt == "csv":
+        if mapping is None:
+            raise BadMapping("--format csv needs a column mapping: "
+                             "--map post_id=COL,account_id=COL,created_at=COL,text=COL")
+        return DumpPart(name, fmt, read_mapped(stream, name, mapping))
+    if fmt not in _READERS:
+        raise UnknownDumpFormat(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return DumpPart(name, fmt, _READERS[fmt](stream, name))
+
+
+def _member_part(member: Member, fmt: str | None, mapping: ColumnMapping | None) -> DumpPart:
+    return read_stream(member.stream, member.name, fmt, mapping)
+
+
+def open_dump(path: Path, fmt: str | None = None,
+              mapping: ColumnMapping | None = None) -> Iterator[DumpPart]:
+    """Yield each part of the dump at ``path`` (one, or one per zip member), in order.
+
+    Each part's records must be consumed before asking for the next part.
+    """
+    for member in open_members(path):
+        yield _member_part(member, fmt, mapping)
+
+
+def read_dump(path: Path, fmt: str | None = None,
+              mapping: ColumnMapping | None = None) -> Iterator[Record]:
+    """All records of the dump at ``path``, parts chained."""
+    for part in open_dump(path, fmt, mapping):
+        yield from part.records

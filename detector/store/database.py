@@ -1,0 +1,89 @@
+"""Engines and schema migrations. The only place that knows database URLs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from detector.errors import DatabaseError
+
+DEFAULT_URL = "sqlite:///cib.db"
+URL_VARIABLE = "CIB_DATABASE_URL"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def resolve_url(value: str | None = None) -> str:
+    """``--db`` (a URL or a file path), else ``$CIB_DATABASE_URL``, else ``./cib.db``."""
+    raw = value or os.environ.get(URL_VARIABLE) or DEFAULT_URL
+    if "://" not in raw:
+        return f"sqlite:///{Path(raw).expanduser().resolve()}"
+    if raw.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    return raw
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                   "busy_timeout=30000", "temp_store=MEMORY", "cache_size=-65536"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (see ``resolve_url``); SQLite gets WAL and foreign keys."""
+    try:
+        parsed = make_url(url)
+        engine = create_engine(parsed, future=True, pool_pre_ping=parsed.drivername != "sqlite")
+    except (ArgumentError, ValueError, ImportError) as exc:
+        raise DatabaseError(f"cannot use the database URL {url!r}: {exc}. Give a file path, "
+                            "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest migration; safe to call on every start."""
+    try:
+        if current_revision(engine) == head_revision():
+            return
+        command.upgrade(_alembic_config(engine), "head")
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot reach or update the database "
+                            f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+
+
+def open_database(value: str | None = None) -> Engine:
+    """Resolve, connect and migrate: what every command does first."""
+    engine = make_engine(resolve_url(value))
+    migrate(engine)
+    return engine
