@@ -12,6 +12,7 @@ from detector.ingest.fields import (
     FieldError,
     clean_id,
     exact_time,
+    language,
     list_cell,
     optional_id,
     parse_bool,
@@ -76,7 +77,7 @@ def ioarchive_record(row: Row) -> Iterator[Record]:
         urls=cell(row, "urls", list_cell),  # type: ignore[arg-type]
         hashtags=tuple(strip_hash(t) for t in cell(row, "hashtags", list_cell)),  # type: ignore[attr-defined]
         mentions=cell(row, "user_mentions", list_cell),  # type: ignore[arg-type]
-        lang=row.get("tweet_language") or None,
+        lang=language(row.get("tweet_language")),
         client=row.get("tweet_client_name") or None,
     )
 

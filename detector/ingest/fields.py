@@ -129,7 +129,9 @@ def list_cell(cell: str | None) -> tuple[str, ...]:
     text = cell.strip()
     if text in ("", "[]", "None", "nan"):
         return ()
-    if text.startswith("[") and text.endswith("]"):
+    if text.startswith("[") != text.endswith("]"):
+        raise FieldError(f"list {cell[:60]!r} has unbalanced brackets")
+    if text.startswith("["):
         if "'" in text or '"' in text:
             try:
                 parsed = ast.literal_eval(text)
@@ -155,6 +157,12 @@ def parse_count(value: object) -> int | None:
 def parse_bool(value: object) -> bool:
     """``true``/``1``/``yes`` (any case) are true; everything else is false."""
     return str(value).strip().lower() in ("true", "1", "yes", "t", "y")
+
+
+def language(value: object) -> str | None:
+    """A language code; Twitter's ``und`` (undetermined) and empty values are ``None``."""
+    text = str(value).strip() if value is not None else ""
+    return None if text in ("", "und", "None") else text
 
 
 def strip_hash(tag: str) -> str:

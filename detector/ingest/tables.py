@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -37,17 +38,31 @@ def cell(row: Row, column: str, parse: Callable[[str], object]) -> object:
 @dataclass
 class _Decoded:
     bad_lines: set[int]
+    line: int = 0           # the physical line (counted by '\n') the csv reader last took
+
+
+_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
+
+
+def _decode(raw: bytes, number: int, state: _Decoded) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        state.bad_lines.add(number)
+        return raw.decode("utf-8", errors="replace")
 
 
 def _text_lines(stream: BinaryIO, state: _Decoded) -> Iterator[str]:
+    """Decoded lines, split as ``open(newline="")`` would (a lone CR ends a line too)."""
     for number, raw in enumerate(stream, start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            state.bad_lines.add(number)
-            yield raw.decode("utf-8", errors="replace")
+        state.line = number
+        text = _decode(raw, number, state)
+        if "\r" in text[:-2]:
+            yield from _LONE_CR.split(text)
+        else:
+            yield text
 
 
 def sniff_delimiter(header: str) -> str:
@@ -93,10 +108,10 @@ def read_rows(stream: BinaryIO, source: str, convert: Convert) -> Iterator[Recor
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Rejected(source, reader.line_num + 1, "(csv)", str(exc))
-            previous = reader.line_num + 1
+            yield Rejected(source, state.line, "(csv)", str(exc))
+            previous = state.line
             continue
-        start, previous = previous + 1, reader.line_num + 1
+        start, previous = previous + 1, state.line
         if not values:
             continue
         yield from _row_records(values, header, source, (start, previous), state, convert)

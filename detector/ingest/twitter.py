@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 from detector.ingest.fields import (
     FieldError,
     clean_id,
+    language,
     client_name,
     optional_id,
     parse_count,
@@ -93,7 +94,7 @@ def v2_post(tweet: Mapping[str, Any], handles: Mapping[str, str]) -> Post:
         urls=_texts(entities.get("urls"), "expanded_url"),
         hashtags=tuple(strip_hash(t) for t in _texts(entities.get("hashtags"), "tag")),
         mentions=_texts(entities.get("mentions"), "username"),
-        lang=tweet.get("lang"),
+        lang=language(tweet.get("lang")),
         client=client_name(tweet.get("source")),
         **refs,
     )
@@ -201,7 +202,7 @@ def v1_post(status: Mapping[str, Any]) -> tuple[Post, Account]:
         urls=_texts(entities.get("urls"), "expanded_url"),
         hashtags=_texts(entities.get("hashtags"), "text"),
         mentions=_texts(entities.get("user_mentions"), "screen_name"),
-        lang=status.get("lang"),
+        lang=language(status.get("lang")),
         client=client_name(status.get("source")),
     )
     return post, account
