@@ -79,9 +79,18 @@ def test_coortweet_real_slice() -> None:
     assert len(records) == 300 and all(isinstance(r, Post) for r in records)
     first = records[0]
     assert isinstance(first, Post)
-    assert first.post_id == "114e22f1b2b648528277b76f0b0224e7"
+    assert first.post_id == "114e22f1b2b648528277b76f0b0224e7/85d2d12251a735ce05255061f7f231e2"
     assert first.repost_of == "85d2d12251a735ce05255061f7f231e2"
     assert first.created_at == datetime.fromtimestamp(1623881091, tz=UTC)
+
+
+def test_coortweet_one_share_of_two_objects_keeps_both_rows() -> None:
+    # content 77f7... shares two objects in the real file (lines 23 and 24 of the slice)
+    rows = list(read_coortweet(stream((DATA / "coortweet_russian_300.csv").read_bytes()), "c.csv"))
+    shares = [p for p in rows if isinstance(p, Post) and p.post_id.startswith("77f7a2d0")]
+    assert sorted(p.repost_of for p in shares) == [  # type: ignore[type-var]
+        "2afeb8a2e0ae4a0bda0604e6997be3a9", "bb1fe038be0d8fde2ec6b8d5173b0f2b"]
+    assert len({p.post_id for p in rows if isinstance(p, Post)}) == 300
 
 
 def test_coortweet_object_that_is_a_url_becomes_a_link() -> None:

@@ -91,12 +91,18 @@ def read_ioarchive(stream: BinaryIO, source: str) -> Iterator[Record]:
 # --- CooRTweet --------------------------------------------------------------------------------
 
 def coortweet_record(row: Row) -> Iterator[Record]:
-    """``content_id`` is the share, ``object_id`` what it shares: a URL, or else a reposted post."""
+    """``content_id`` is the share, ``object_id`` what it shares: a URL, or else a reposted post.
+
+    One share can name several objects (a retweet of a quote tweet appears once per object in
+    CooRTweet's own data), so a row's post id is ``content_id/object_id``: every row is kept,
+    as CooRTweet counts it, and reading the file again still adds nothing.
+    """
     shared = str(cell(row, "object_id", clean_id))
+    content = str(cell(row, "content_id", clean_id))
     is_url = shared.startswith(("http://", "https://"))
     yield Post(
         platform=TWITTER,
-        post_id=str(cell(row, "content_id", clean_id)),
+        post_id=f"{content}/{shared}"[:128],
         account_id=str(cell(row, "account_id", clean_id)),
         created_at=cell(row, "timestamp_share", parse_unix_time),  # type: ignore[arg-type]
         repost_of=None if is_url else shared,

@@ -30,7 +30,7 @@ def stats(engine: Engine) -> Stats:
         posts, first, last = c.execute(select(
             func.count(), func.min(PostRow.created_at), func.max(PostRow.created_at))).one()
         platforms = dict(c.execute(select(PostRow.platform, func.count())
-                                   .group_by(PostRow.platform)).tuples().all())
+                                   .group_by(PostRow.platform)).all())
         return Stats(
             posts=posts,
             accounts=c.execute(select(func.count()).select_from(AccountRow)).scalar_one(),
