@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -41,7 +42,10 @@ def _progress(stream: TextIO) -> tuple[Callable[[int], None], Callable[[], None]
         return (lambda _n: None), (lambda: None)
     from tqdm import tqdm
 
-    bar = tqdm(unit=" records", unit_scale=True, file=stream, dynamic_ncols=True, leave=False)
+    # a terminal that reports a 0x0 size (ptys of CI runners, `script`) makes tqdm hide the bar
+    size = shutil.get_terminal_size((100, 24))
+    bar = tqdm(unit=" records", unit_scale=True, file=stream, ncols=size.columns or 100,
+               nrows=size.lines or 24, leave=False, mininterval=0.2)
     return bar.update, bar.close
 
 

@@ -48,18 +48,22 @@ def _v2_user(account: Account) -> dict[str, Any]:
     user: dict[str, Any] = {"id": account.account_id, "username": account.handle or "",
                             "name": account.name or account.handle or ""}
     if account.created_at:
-        user["created_at"] = account.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        user["created_at"] = _v2_time(account.created_at)
     user["public_metrics"] = {"followers_count": account.followers or 0,
                               "following_count": account.following or 0,
                               "tweet_count": account.posts_count or 0}
     return user
 
 
+def _v2_time(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
 def _v2_tweet(post: Post) -> dict[str, Any]:
     tweet: dict[str, Any] = {
         "id": post.post_id, "author_id": post.account_id, "text": post.text,
-        "created_at": post.created_at.strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{post.created_at.microsecond // 1000:03d}Z",
+        "created_at": _v2_time(post.created_at),
         "source": post.client or "", "lang": post.lang or "und",
         "entities": {"urls": [{"expanded_url": u, "url": "https://t.co/x"} for u in post.urls],
                      "hashtags": [{"tag": h} for h in post.hashtags],
@@ -143,7 +147,7 @@ def _ioarchive_row(post: Post, account: Account) -> list[str]:
         "following_count": str(account.following or 0),
         "account_creation_date": account.created_at.strftime("%Y-%m-%d") if account.created_at else "",
         "tweet_language": post.lang or "", "tweet_text": post.text,
-        "tweet_time": post.created_at.strftime("%Y-%m-%d %H:%M"),
+        "tweet_time": post.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
         "tweet_client_name": post.client or "", "in_reply_to_tweetid": post.reply_to or "",
         "quoted_tweet_tweetid": post.quote_of or "",
         "is_retweet": "True" if post.repost_of else "False",

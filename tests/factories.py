@@ -57,3 +57,8 @@ def write_file(path: Path, fmt: str, posts: Sequence[Post], compress: bool = Fal
     else:
         path.write_bytes(data)
     return path
+
+
+def many_posts_text(count: int, fmt: str = "v1") -> str:
+    """A dump of ``count`` distinct posts by 17 accounts, one per second."""
+    return render(fmt, [post(n, account=n % 17, seconds=n, text=f"message {n}") for n in range(count)])

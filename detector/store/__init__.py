@@ -1,6 +1,15 @@
 """Store: the only package that imports SQLAlchemy. SQLite by default, PostgreSQL in deployment."""
 
-from detector.store.database import DEFAULT_URL, URL_VARIABLE, make_engine, migrate, open_database, resolve_url
+from detector.store.database import (
+    DEFAULT_URL,
+    URL_VARIABLE,
+    current_revision_of,
+    head_revision,
+    make_engine,
+    migrate,
+    open_database,
+    resolve_url,
+)
 from detector.store.reader import Stats, datasets, iter_posts, rejections, stats
 from detector.store.writer import (
     BatchResult,
@@ -11,6 +20,6 @@ from detector.store.writer import (
     write_batch,
 )
 
-__all__ = ["DEFAULT_URL", "URL_VARIABLE", "BatchResult", "Stats", "datasets", "discard_dataset_posts",
+__all__ = ["DEFAULT_URL", "URL_VARIABLE", "BatchResult", "Stats", "current_revision_of", "head_revision", "datasets", "discard_dataset_posts",
            "finish_dataset", "iter_posts", "make_engine", "migrate", "open_database", "rejections",
            "resolve_url", "resumable_dataset", "start_dataset", "stats", "write_batch"]

@@ -66,7 +66,7 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision_of(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -74,7 +74,7 @@ def current_revision(engine: Engine) -> str | None:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest migration; safe to call on every start."""
     try:
-        if current_revision(engine) == head_revision():
+        if current_revision_of(engine) == head_revision():
             return
         command.upgrade(_alembic_config(engine), "head")
     except OperationalError as exc:
