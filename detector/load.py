@@ -13,6 +13,7 @@ from detector.errors import BadRecord, CibError
 from detector.ingest import ColumnMapping, DumpPart, open_dump
 from detector.records import Account, Post, Rejected
 from detector.store import (
+    KnownAccounts,
     discard_dataset_posts,
     finish_dataset,
     resumable_dataset,
@@ -108,10 +109,11 @@ class _Dataset:
 
 def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[_Batch], formats: list[str],
                report: IngestReport, progress: Progress | None) -> None:
+    known = KnownAccounts()
     for batch in batches:
         dataset_id = dataset.ensure("+".join(dict.fromkeys(formats)))
         result = write_batch(engine, dataset_id, posts=batch.posts, accounts=batch.accounts,
-                             rejected=batch.rejected, rejected_before=report.rejected)
+                             rejected=batch.rejected, rejected_before=report.rejected, known=known)
         report.read += len(batch)
         report.stored += result.stored
         report.duplicates += result.duplicates

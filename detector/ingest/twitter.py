@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
+import orjson
+
 from detector.ingest.fields import (
     FieldError,
     clean_id,
@@ -100,11 +102,35 @@ def v2_post(tweet: Mapping[str, Any], handles: Mapping[str, str]) -> Post:
     )
 
 
-def _v2_page(page: Mapping[str, Any]) -> Iterator[Post | Account | RecordError]:
+class _SeenUsers:
+    """Users already read unchanged: twarc2 repeats each author on every page they appear in.
+
+    Bounded, so memory stays flat on dumps with millions of accounts.
+    """
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self._seen: dict[object, bytes] = {}
+
+    def is_new(self, user: Mapping[str, Any]) -> bool:
+        raw = orjson.dumps(user, option=orjson.OPT_SORT_KEYS)
+        key = user.get("id")
+        if self._seen.get(key) == raw:
+            return False
+        if len(self._seen) >= self.LIMIT:
+            self._seen.clear()
+        self._seen[key] = raw
+        return True
+
+
+def _v2_page(page: Mapping[str, Any], seen: _SeenUsers) -> Iterator[Post | Account | RecordError]:
     includes = page.get("includes") or {}
     users = [u for u in includes.get("users") or () if isinstance(u, dict)]
     handles = {str(u.get("id")): u.get("username") for u in users}
     for user in users:
+        if not seen.is_new(user):
+            continue
         try:
             yield v2_account(user)
         except RecordError as exc:
@@ -132,6 +158,7 @@ def _v2_flat(tweet: Mapping[str, Any]) -> Iterator[Post | Account | RecordError]
 
 def read_twarc2(stream: BinaryIO, source: str) -> Iterator[Record]:
     """Read twarc2 JSONL: one API v2 response page per line, or one flattened tweet per line."""
+    seen = _SeenUsers()
     for line, obj in json_lines(stream, source):
         if isinstance(obj, BadJson):
             yield Rejected(source, line, "(json)", str(obj))
@@ -139,7 +166,7 @@ def read_twarc2(stream: BinaryIO, source: str) -> Iterator[Record]:
         if not isinstance(obj, dict) or ("data" not in obj and "author_id" not in obj):
             yield Rejected(source, line, "data", "expected an API v2 page with 'data' or a tweet")
             continue
-        items = _v2_page(obj) if "data" in obj else _v2_flat(obj)
+        items = _v2_page(obj, seen) if "data" in obj else _v2_flat(obj)
         for item in items:
             yield Rejected(source, line, item.field, str(item)) if isinstance(item, RecordError) else item
 
