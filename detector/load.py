@@ -1,39 +1,49 @@
-"""Ingest a dump file into the store: batches, counts, resumable datasets, all-or-nothing failure."""
+"""Ingest a dump file into the store: batches, counts, resumable datasets, all-or-nothing failure.
+
+Reading and parsing run in a child process when the file is large enough to repay it, so that
+parsing and the database's own work overlap on two cores; the parent only writes.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
+import queue
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from detector.errors import BadRecord, CibError
-from detector.ingest import ColumnMapping, DumpPart, open_dump
+from detector.ingest import ColumnMapping, open_dump
 from detector.records import Account, Post, Rejected
 from detector.store import (
-    KnownAccounts,
     discard_dataset_posts,
     finish_dataset,
     resumable_dataset,
     start_dataset,
     write_batch,
 )
+from detector.store.rows import KnownAccounts, PreparedBatch, prepare_batch
 
 Progress = Callable[[int], None]
 SHOWN_REJECTIONS = 20
+PARALLEL_MIN_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
 class IngestOptions:
-    """How to read and store one file."""
+    """How to read and store one file. ``parallel``: None decides by file size."""
 
     fmt: str | None = None
     mapping: ColumnMapping | None = None
     strict: bool = False
     force: bool = False
     batch_size: int = 10_000
+    parallel: bool | None = None
 
 
 @dataclass
@@ -62,36 +72,98 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-@dataclass
-class _Batch:
-    posts: list[Post] = field(default_factory=list)
-    accounts: list[Account] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
+def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterator[PreparedBatch]:
+    """Read ``path`` and yield batches of rows ready for the database (no database needed)."""
+    posts: list[Post] = []
+    accounts: list[Account] = []
+    rejected: list[Rejected] = []
+    known = KnownAccounts()
+    formats: list[str] = []
 
-    def __len__(self) -> int:
-        return len(self.posts) + len(self.rejected)
+    def flush() -> PreparedBatch:
+        batch = prepare_batch(posts, accounts, rejected, known, dialect)
+        batch.formats = tuple(dict.fromkeys(formats))
+        posts.clear(), accounts.clear(), rejected.clear()
+        return batch
 
-
-def _batches(parts: Iterator[DumpPart], size: int, strict: bool,
-             formats: list[str]) -> Iterator[_Batch]:
-    batch = _Batch()
-    for part in parts:
+    for part in open_dump(path, options.fmt, options.mapping):
         formats.append(part.format)
         for record in part.records:
             if isinstance(record, Post):
-                batch.posts.append(record)
+                posts.append(record)
             elif isinstance(record, Account):
-                batch.accounts.append(record)
+                accounts.append(record)
+            elif options.strict:
+                raise BadRecord(f"{record} (--strict stops at the first bad record)")
             else:
-                if strict:
-                    raise BadRecord(f"{record} (--strict stops at the first bad record)")
-                batch.rejected.append(record)
-            if len(batch) >= size:
-                yield batch
-                batch = _Batch()
-    if len(batch) or batch.accounts:
-        yield batch
+                rejected.append(record)
+            if len(posts) + len(rejected) >= options.batch_size:
+                yield flush()
+    if posts or rejected or accounts or formats:
+        yield flush()
 
+
+# --- the reader process -------------------------------------------------------------------------
+
+class _ParentGone(Exception):
+    pass
+
+
+def _send(out: Any, item: tuple[str, object], parent: int) -> None:
+    """Put ``item``; if the parent died (SIGKILL leaves no one to read), stop instead of hanging."""
+    while True:
+        try:
+            out.put(item, timeout=1)
+            return
+        except queue.Full:
+            if os.getppid() != parent:
+                raise _ParentGone from None
+
+
+def _reader_main(out: Any, path: Path, options: IngestOptions, dialect: str, parent: int) -> None:
+    try:
+        for batch in prepared_batches(path, options, dialect):
+            _send(out, ("batch", batch), parent)
+        _send(out, ("done", None), parent)
+    except (KeyboardInterrupt, _ParentGone):
+        pass
+    except CibError as exc:
+        _send(out, ("error", exc), parent)
+    except Exception as exc:  # noqa: BLE001 - anything else reaches the parent, named
+        _send(out, ("error", CibError(f"{path.name}: the reader failed: {exc!r}")), parent)
+
+
+def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[PreparedBatch]:
+    """``prepared_batches`` run in a child process, two batches ahead at most."""
+    context = multiprocessing.get_context("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else "spawn")
+    channel = context.Queue(maxsize=2)
+    reader = context.Process(target=_reader_main,
+                             args=(channel, path, options, dialect, os.getpid()),
+                             name="cib-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                kind, payload = channel.get(timeout=0.5)
+            except queue.Empty:
+                if not reader.is_alive():
+                    raise CibError(f"{path.name}: the reader process stopped "
+                                   f"(exit code {reader.exitcode})") from None
+                continue
+            if kind == "done":
+                return
+            if kind == "error":
+                raise payload
+            yield payload
+    finally:
+        if reader.is_alive():
+            reader.terminate()
+        reader.join(timeout=5)
+        channel.close()
+
+
+# --- the writer (this process) ------------------------------------------------------------------
 
 class _Dataset:
     """Creates the dataset row when the first batch is ready (after sniffing succeeded)."""
@@ -100,28 +172,31 @@ class _Dataset:
         self.engine, self.path, self.digest, self.reuse = engine, path, digest, reuse
         self.id: int | None = None
 
-    def ensure(self, fmt: str) -> int:
+    def ensure(self, formats: tuple[str, ...]) -> int:
         if self.id is None:
             self.id = start_dataset(self.engine, name=self.path.name, sha256=self.digest[0],
-                                    size_bytes=self.digest[1], fmt=fmt, reuse=self.reuse)
+                                    size_bytes=self.digest[1], fmt="+".join(formats),
+                                    reuse=self.reuse)
         return self.id
 
 
-def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[_Batch], formats: list[str],
+def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatch],
                report: IngestReport, progress: Progress | None) -> None:
-    known = KnownAccounts()
     for batch in batches:
-        dataset_id = dataset.ensure("+".join(dict.fromkeys(formats)))
-        result = write_batch(engine, dataset_id, posts=batch.posts, accounts=batch.accounts,
-                             rejected=batch.rejected, rejected_before=report.rejected, known=known)
-        report.read += len(batch)
+        result = write_batch(engine, dataset.ensure(batch.formats), batch, report.rejected)
+        report.format = "+".join(batch.formats)
+        report.read += batch.read
         report.stored += result.stored
         report.duplicates += result.duplicates
         report.rejected += len(batch.rejected)
         room = SHOWN_REJECTIONS - len(report.rejections)
         report.rejections.extend(batch.rejected[:max(room, 0)])
         if progress:
-            progress(len(batch))
+            progress(batch.read)
+
+
+def _use_reader_process(options: IngestOptions, size: int) -> bool:
+    return options.parallel if options.parallel is not None else size >= PARALLEL_MIN_BYTES
 
 
 def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptions(),
@@ -132,19 +207,19 @@ def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptio
     A failure (damaged file, ``--strict`` and a bad record) removes the posts this run added and
     marks the dataset ``failed``; Ctrl-C marks it ``interrupted``; the next run redoes it.
     """
-    digest = file_digest(path)
-    previous = resumable_dataset(engine, digest[0])
+    digest = file_digest(path) if path.is_file() else ("", 0)
+    previous = resumable_dataset(engine, digest[0]) if digest[0] else None
     if previous is not None and previous.status == "complete" and not options.force:
         return IngestReport(path, "skipped", previous.id, previous.format, previous.read,
                             0, previous.read - previous.rejected, previous.rejected)
     reuse = previous.id if previous is not None and previous.status != "complete" else None
     dataset = _Dataset(engine, path, digest, reuse)
     report = IngestReport(path, "running")
-    formats: list[str] = []
+    dialect = engine.dialect.name
+    batches = (_from_reader(path, options, dialect) if _use_reader_process(options, digest[1])
+               else prepared_batches(path, options, dialect))
     try:
-        parts = open_dump(path, options.fmt, options.mapping)
-        _store_all(engine, dataset, _batches(parts, options.batch_size, options.strict, formats),
-                   formats, report, progress)
+        _store_all(engine, dataset, batches, report, progress)
     except KeyboardInterrupt:
         if dataset.id is not None:
             finish_dataset(engine, dataset.id, "interrupted", "interrupted by the user")
@@ -154,9 +229,9 @@ def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptio
             discard_dataset_posts(engine, dataset.id)
             finish_dataset(engine, dataset.id, "failed", str(exc))
         raise
-    report.format = "+".join(dict.fromkeys(formats))
-    report.dataset_id = dataset.ensure(report.format)
-    final = finish_dataset(engine, report.dataset_id, "complete")
+    final = finish_dataset(engine, dataset.ensure(tuple((report.format or "").split("+"))),
+                           "complete")
     # after a redo, what was stored counts every attempt, not only this one
-    report.stored, report.duplicates, report.status = final.stored, final.duplicates, final.status
+    report.dataset_id, report.stored, report.duplicates = final.id, final.stored, final.duplicates
+    report.status = final.status
     return report

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ from detector.load import IngestOptions, ingest_file
 from detector.store import datasets, iter_posts, rejections, stats
 from detector.store.schema import PostRow
 from tests.factories import post, render, sample_posts, write_file
+
+
+@pytest.fixture(params=[False, True], ids=["in-process", "reader-process"])
+def parallel(request: pytest.FixtureRequest) -> bool:
+    """Ingest paths that must behave the same: parsing here, or in a child reader process."""
+    return bool(request.param)
 
 
 def post_ids(engine: Engine) -> list[str]:
@@ -58,41 +65,44 @@ def test_overlapping_files_in_other_formats_add_no_duplicates(engine: Engine, tm
     assert post_ids(engine) == sorted(p.post_id for p in posts)
 
 
-def test_duplicates_inside_one_batch_and_across_batches(engine: Engine, tmp_path: Path) -> None:
+def test_duplicates_inside_one_batch_and_across_batches(engine: Engine, tmp_path: Path,
+                                                        parallel: bool) -> None:
     posts = many_posts(10)
     path = write_file(tmp_path / "dup.jsonl", "v1", posts + posts[:4] + posts[:1])
-    report = ingest_file(engine, path, IngestOptions(batch_size=3))
+    report = ingest_file(engine, path, IngestOptions(batch_size=3, parallel=parallel))
     assert (report.read, report.stored, report.duplicates) == (15, 10, 5)
     assert len(post_ids(engine)) == 10
 
 
-def test_bad_records_are_counted_and_kept_by_line(engine: Engine, tmp_path: Path) -> None:
+def test_bad_records_are_counted_and_kept_by_line(engine: Engine, tmp_path: Path,
+                                                  parallel: bool) -> None:
     lines = render("v1", many_posts(5)).splitlines()
     lines.insert(2, '{"id_str": "1.5e18", "user": {"id_str": "1"}}')
     lines.insert(4, "not json at all")
     path = tmp_path / "some-bad.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    report = ingest_file(engine, path)
+    report = ingest_file(engine, path, IngestOptions(parallel=parallel))
     assert (report.status, report.stored, report.rejected, report.read) == ("complete", 5, 2, 7)
     kept = rejections(engine, report.dataset_id)  # type: ignore[arg-type]
     assert [(r.line, r.field) for r in kept] == [(3, "id_str"), (5, "(json)")]
     assert all(r.source == "some-bad.jsonl" for r in kept)
 
 
-def test_strict_refuses_the_file_and_keeps_what_was_there(engine: Engine, tmp_path: Path) -> None:
+def test_strict_refuses_the_file_and_keeps_what_was_there(engine: Engine, tmp_path: Path,
+                                                          parallel: bool) -> None:
     ingest_file(engine, write_file(tmp_path / "good.jsonl", "v1", many_posts(5)))
     lines = render("v1", many_posts(40, start=5)).splitlines()
     lines.insert(35, "{broken")
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(BadRecord, match="bad.jsonl, line 36"):
-        ingest_file(engine, path, IngestOptions(strict=True, batch_size=10))
+        ingest_file(engine, path, IngestOptions(strict=True, batch_size=10, parallel=parallel))
     assert len(post_ids(engine)) == 5          # the 30 posts of earlier batches were taken back
     good, bad = datasets(engine)
     assert (good.status, bad.status) == ("complete", "failed") and "line 36" in (bad.error or "")
 
 
-def test_truncated_gzip_midway_fails_cleanly(engine: Engine, tmp_path: Path) -> None:
+def test_truncated_gzip_midway_fails_cleanly(engine: Engine, tmp_path: Path, parallel: bool) -> None:
     before = write_file(tmp_path / "before.jsonl", "twarc2", many_posts(3, start=1000))
     ingest_file(engine, before)
     data = gzip.compress(render("twarc2", many_posts(12000)).encode())
@@ -100,22 +110,22 @@ def test_truncated_gzip_midway_fails_cleanly(engine: Engine, tmp_path: Path) -> 
     path.write_bytes(data[: int(len(data) * 0.8)])
     batches = []
     with pytest.raises(CorruptDump, match="cut.jsonl.gz"):
-        ingest_file(engine, path, IngestOptions(batch_size=500), batches.append)
+        ingest_file(engine, path, IngestOptions(batch_size=500, parallel=parallel), batches.append)
     assert batches                             # some batches were committed, then taken back
     assert len(post_ids(engine)) == 3
     assert [d.status for d in datasets(engine)] == ["complete", "failed"]
 
 
-def test_not_a_dump_creates_no_dataset(engine: Engine, tmp_path: Path) -> None:
+def test_not_a_dump_creates_no_dataset(engine: Engine, tmp_path: Path, parallel: bool) -> None:
     path = tmp_path / "page.html"
     path.write_text("<html><body>Sign in</body></html>")
-    with pytest.raises(UnknownDumpFormat):
-        ingest_file(engine, path)
+    with pytest.raises(UnknownDumpFormat, match="page.html"):
+        ingest_file(engine, path, IngestOptions(parallel=parallel))
     assert stats(engine).datasets == 0
 
 
-def test_ctrl_c_leaves_the_dataset_unfinished_and_the_rerun_completes(engine: Engine,
-                                                                       tmp_path: Path) -> None:
+def test_ctrl_c_leaves_the_dataset_unfinished_and_the_rerun_completes(
+        engine: Engine, tmp_path: Path, parallel: bool) -> None:
     posts = many_posts(100)
     path = write_file(tmp_path / "big.jsonl", "twarc2", posts)
     seen = []
@@ -126,7 +136,7 @@ def test_ctrl_c_leaves_the_dataset_unfinished_and_the_rerun_completes(engine: En
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        ingest_file(engine, path, IngestOptions(batch_size=10), interrupt)
+        ingest_file(engine, path, IngestOptions(batch_size=10, parallel=parallel), interrupt)
     (row,) = datasets(engine)
     assert row.status == "interrupted" and stats(engine).complete_datasets == 0
     assert list(iter_posts(engine)) == []      # unfinished datasets are not read downstream
@@ -146,13 +156,26 @@ KILLER = textwrap.dedent("""
         batches.append(n)
         if len(batches) == 4:
             os.kill(os.getpid(), signal.SIGKILL)
-    ingest_file(open_database(sys.argv[1]), Path(sys.argv[2]), IngestOptions(batch_size=50), die)
+    options = IngestOptions(batch_size=50, parallel=sys.argv[3] == "True")
+    ingest_file(open_database(sys.argv[1]), Path(sys.argv[2]), options, die)
 """)
 
 
-def test_sigkill_mid_ingest_then_rerun(database_url: str, engine: Engine, tmp_path: Path) -> None:
+def _processes_mentioning(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_sigkill_mid_ingest_then_rerun(database_url: str, engine: Engine, tmp_path: Path,
+                                       parallel: bool) -> None:
     path = write_file(tmp_path / "k.jsonl", "v1", many_posts(500))
-    done = subprocess.run([sys.executable, "-c", KILLER, database_url, str(path)],
+    done = subprocess.run([sys.executable, "-c", KILLER, database_url, str(path), str(parallel)],
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
                           capture_output=True, text=True)
     assert done.returncode == -9, done.stderr
@@ -162,6 +185,10 @@ def test_sigkill_mid_ingest_then_rerun(database_url: str, engine: Engine, tmp_pa
     assert (report.status, report.stored) == ("complete", 500)
     with engine.connect() as c:
         assert c.execute(select(func.count()).select_from(PostRow)).scalar_one() == 500
+    deadline = time.monotonic() + 15        # an orphaned reader process notices and leaves
+    while _processes_mentioning(str(path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(str(path)) == []
 
 
 def test_real_dumps_load(engine: Engine) -> None:

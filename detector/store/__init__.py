@@ -13,7 +13,6 @@ from detector.store.database import (
 from detector.store.reader import Stats, datasets, iter_posts, rejections, stats
 from detector.store.writer import (
     BatchResult,
-    KnownAccounts,
     discard_dataset_posts,
     finish_dataset,
     resumable_dataset,
@@ -21,6 +20,6 @@ from detector.store.writer import (
     write_batch,
 )
 
-__all__ = ["DEFAULT_URL", "URL_VARIABLE", "BatchResult", "KnownAccounts", "Stats", "current_revision_of", "head_revision", "datasets", "discard_dataset_posts",
+__all__ = ["DEFAULT_URL", "URL_VARIABLE", "BatchResult", "Stats", "current_revision_of", "head_revision", "datasets", "discard_dataset_posts",
            "finish_dataset", "iter_posts", "make_engine", "migrate", "open_database", "rejections",
            "resolve_url", "resumable_dataset", "start_dataset", "stats", "write_batch"]
