@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -178,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: the dataset is marked interrupted; run the same command again to "
               "redo it", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `cib ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -121,3 +121,9 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     os.close(leader)
     assert process.wait(timeout=120) == 0
     assert "records" in shown and "/s" in shown
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    done = subprocess.run(" ".join(_cib() + ["demo", "--db", str(tmp_path / "d.db")]) + " | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert "ira, dataset 1 complete" in done.stdout and "Traceback" not in done.stderr

@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import BinaryIO
 
 from detector.ingest.fields import (
@@ -21,7 +22,7 @@ from detector.ingest.fields import (
     parse_unix_time,
     strip_hash,
 )
-from detector.ingest.tables import Row, cell, read_header, read_rows, require_columns
+from detector.ingest.tables import CellError, Row, cell, read_header, read_rows, require_columns
 from detector.records import Account, Post, Record
 
 TWITTER = "twitter"
@@ -41,12 +42,13 @@ _LANGUAGES = {"english": "en", "russian": "ru", "ukrainian": "uk", "german": "de
 
 # --- information-operations archive ------------------------------------------------------------
 
-def _ioarchive_time(row: Row, post_id: str) -> datetime:
-    coarse = cell(row, "tweet_time", parse_iso_time)
-    assert isinstance(coarse, datetime)
-    return exact_time(post_id, coarse, MINUTE) if coarse.second == 0 else coarse
+@lru_cache(maxsize=16384)
+def _minute(text: str) -> datetime:
+    """``tweet_time`` values repeat (minute precision, rows in time order): parse each once."""
+    return parse_iso_time(text)
 
 
+@lru_cache(maxsize=16384)
 def _date_or_none(text: str) -> datetime | None:
     try:
         return parse_iso_time(text) if text.strip() else None
@@ -54,12 +56,38 @@ def _date_or_none(text: str) -> datetime | None:
         return None
 
 
+def _ioarchive_post(row: Row, post_id: str, account_id: str, handle: str | None) -> Post:
+    column = "tweet_time"
+    try:
+        coarse = _minute(row.get("tweet_time", ""))
+        created = exact_time(post_id, coarse, MINUTE) if coarse.second == 0 else coarse
+        column = "retweet_tweetid"
+        repost_of = optional_id(row.get("retweet_tweetid"))
+        column = "in_reply_to_tweetid"
+        reply_to = optional_id(row.get("in_reply_to_tweetid"))
+        column = "quoted_tweet_tweetid"
+        quote_of = optional_id(row.get("quoted_tweet_tweetid"))
+        column = "urls"
+        urls = list_cell(row.get("urls"))
+        column = "hashtags"
+        hashtags = tuple(strip_hash(t) for t in list_cell(row.get("hashtags")))
+        column = "user_mentions"
+        mentions = list_cell(row.get("user_mentions"))
+    except FieldError as exc:
+        raise CellError(column, str(exc)) from exc
+    return Post(platform=TWITTER, post_id=post_id, account_id=account_id, handle=handle,
+                created_at=created, text=row.get("tweet_text", ""), repost_of=repost_of,
+                reply_to=reply_to, quote_of=quote_of, urls=urls, hashtags=hashtags,
+                mentions=mentions, lang=language(row.get("tweet_language")),
+                client=row.get("tweet_client_name") or None)
+
+
 def ioarchive_record(row: Row) -> Iterator[Record]:
     """One archive row: its account, then its post. ``tweet_time`` is refined by the snowflake id."""
     post_id = str(cell(row, "tweetid", clean_id))
     account_id = str(cell(row, "userid", clean_id))
     handle = row.get("user_screen_name") or None
-    retweet = cell(row, "retweet_tweetid", optional_id)
+    post = _ioarchive_post(row, post_id, account_id, handle)
     yield Account(
         platform=TWITTER, account_id=account_id, handle=handle,
         name=row.get("user_display_name") or None,
@@ -67,19 +95,7 @@ def ioarchive_record(row: Row) -> Iterator[Record]:
         followers=parse_count(row.get("follower_count")),
         following=parse_count(row.get("following_count")),
     )
-    yield Post(
-        platform=TWITTER, post_id=post_id, account_id=account_id, handle=handle,
-        created_at=_ioarchive_time(row, post_id),
-        text=row.get("tweet_text", ""),
-        repost_of=retweet,  # type: ignore[arg-type]
-        reply_to=cell(row, "in_reply_to_tweetid", optional_id),  # type: ignore[arg-type]
-        quote_of=cell(row, "quoted_tweet_tweetid", optional_id),  # type: ignore[arg-type]
-        urls=cell(row, "urls", list_cell),  # type: ignore[arg-type]
-        hashtags=tuple(strip_hash(t) for t in cell(row, "hashtags", list_cell)),  # type: ignore[attr-defined]
-        mentions=cell(row, "user_mentions", list_cell),  # type: ignore[arg-type]
-        lang=language(row.get("tweet_language")),
-        client=row.get("tweet_client_name") or None,
-    )
+    yield post
 
 
 def read_ioarchive(stream: BinaryIO, source: str) -> Iterator[Record]:

@@ -204,14 +204,36 @@ def _nested_id(status: Mapping[str, Any], key: str) -> str | None:
     return None
 
 
-def v1_post(status: Mapping[str, Any]) -> tuple[Post, Account]:
+class _V1Users:
+    """The last ``Account`` read per user: v1.1 embeds the author in every status, and most
+    repeats are identical. Keyed by the fields that change; bounded."""
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[object, ...], Account] = {}
+
+    def account(self, user: Mapping[str, Any]) -> Account:
+        key = (user.get("id_str"), user.get("id"), user.get("screen_name"), user.get("name"),
+               user.get("created_at"), user.get("followers_count"), user.get("friends_count"),
+               user.get("statuses_count"))
+        found = self._cache.get(key)
+        if found is None:
+            found = v1_account(user)
+            if len(self._cache) >= self.LIMIT:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+
+def v1_post(status: Mapping[str, Any], users: _V1Users | None = None) -> tuple[Post, Account]:
     if "id_str" not in status and "id" not in status:
         raise RecordError("id_str", "missing")
     post_id = _field("id_str", clean_id, status.get("id_str") or status.get("id"))
     user = status.get("user")
     if not isinstance(user, dict):
         raise RecordError("user", "missing: every status needs its 'user' object")
-    account = v1_account(user)
+    account = users.account(user) if users is not None else v1_account(user)
     text, entities = _v1_text(status)
     quote = _nested_id(status, "quoted_status") or _field(
         "quoted_status_id_str", optional_id, status.get("quoted_status_id_str"))
@@ -236,6 +258,7 @@ def v1_post(status: Mapping[str, Any]) -> tuple[Post, Account]:
 
 
 def _v1_records(elements: Iterator[tuple[int, Any]], source: str) -> Iterator[Record]:
+    users = _V1Users()
     for line, obj in elements:
         if isinstance(obj, BadJson):
             yield Rejected(source, line, "(json)", str(obj))
@@ -244,7 +267,7 @@ def _v1_records(elements: Iterator[tuple[int, Any]], source: str) -> Iterator[Re
             yield Rejected(source, line, "(json)", "expected a status object")
             continue
         try:
-            post, account = v1_post(obj)
+            post, account = v1_post(obj, users)
         except RecordError as exc:
             yield Rejected(source, line, exc.field, str(exc))
             continue

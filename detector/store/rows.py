@@ -30,8 +30,10 @@ def time_param(dialect: str) -> TimeParam:
     return lambda t: t
 
 
-class KnownAccounts(set[tuple[str, str]]):
-    """Accounts one ingest has written already, so later batches skip rows that add nothing.
+class KnownAccounts(dict[tuple[str, str], int]):
+    """Accounts one ingest has written already (with a hash of the row written), so later
+    batches skip rows that would change nothing: formats that repeat the author on every post
+    would otherwise rewrite each account once per batch.
 
     Bounded: past ``limit`` it forgets, and an account may be written twice (harmlessly).
     """
@@ -40,10 +42,14 @@ class KnownAccounts(set[tuple[str, str]]):
         super().__init__()
         self.limit = limit
 
-    def update(self, *keys: Iterable[tuple[str, str]]) -> None:
-        if len(self) > self.limit:
+    def is_new(self, key: tuple[str, str], row: list[object]) -> bool:
+        digest = hash(tuple(row))
+        if self.get(key) == digest:
+            return False
+        if len(self) >= self.limit:
             self.clear()
-        super().update(*keys)
+        self[key] = digest
+        return True
 
 
 @dataclass
@@ -88,8 +94,7 @@ def account_rows(posts: Iterable[Post], accounts: Iterable[Account], known: Know
         key = (post.platform, post.account_id)
         if key not in merged and key not in known:
             merged[key] = [post.platform, post.account_id, post.handle] + [None] * 5
-    known.update(merged)
-    return [tuple(row) for row in merged.values()]
+    return [tuple(row) for key, row in merged.items() if known.is_new(key, row)]
 
 
 def prepare_batch(posts: Sequence[Post], accounts: Sequence[Account], rejected: Sequence[Rejected],
