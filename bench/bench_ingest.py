@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detector.dumps import snowflake, write_dump  # noqa: E402
-from detector.records import Account, Post  # noqa: E402
+from detector.dumps import snowflake, write_dump
+from detector.records import Account, Post
 
 WORDS = ("vote debate jean nicolas france change now together tonight live watch share news "
          "economy jobs school health europe people future the a of to in is for on with").split()

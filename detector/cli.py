@@ -14,11 +14,11 @@ from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
+from detector import store
 from detector.errors import CibError
 from detector.ingest import FORMATS, load_mapping
 from detector.load import IngestOptions, IngestReport, ingest_file
 from detector.store import URL_VARIABLE, open_database
-from detector import store
 from detector.summary import summarize
 
 EPILOG_INGEST = """examples:
@@ -60,6 +60,9 @@ def _print_report(report: IngestReport, out: TextIO, err: TextIO) -> None:
           f"rejected {report.rejected}", file=out)
     for rejected in report.rejections:
         print(f"  rejected: {rejected}", file=err)
+    if report.read and report.rejected == report.read:
+        print(f"warning: every record of {report.path.name} was rejected; if the format is not "
+              f"{report.format}, give the right one with --format", file=err)
     if report.rejected > len(report.rejections):
         print(f"  ... and {report.rejected - len(report.rejections)} more rejected records", file=err)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from detector.errors import BadRecord, CibError
+from detector.errors import BadRecord, CibError, CorruptDump
 from detector.ingest import ColumnMapping, open_dump
 from detector.records import Account, Post, Rejected
 from detector.store import (
@@ -129,7 +129,7 @@ def _reader_main(out: Any, path: Path, options: IngestOptions, dialect: str, par
         pass
     except CibError as exc:
         _send(out, ("error", exc), parent)
-    except Exception as exc:  # noqa: BLE001 - anything else reaches the parent, named
+    except Exception as exc:
         _send(out, ("error", CibError(f"{path.name}: the reader failed: {exc!r}")), parent)
 
 
@@ -207,7 +207,10 @@ def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptio
     A failure (damaged file, ``--strict`` and a bad record) removes the posts this run added and
     marks the dataset ``failed``; Ctrl-C marks it ``interrupted``; the next run redoes it.
     """
-    digest = file_digest(path) if path.is_file() else ("", 0)
+    try:
+        digest = file_digest(path) if path.is_file() else ("", 0)
+    except OSError as exc:
+        raise CorruptDump(f"{path}: cannot read the file ({exc.strerror})") from exc
     previous = resumable_dataset(engine, digest[0]) if digest[0] else None
     if previous is not None and previous.status == "complete" and not options.force:
         return IngestReport(path, "skipped", previous.id, previous.format, previous.read,

@@ -90,7 +90,7 @@ def test_installed_command_is_quiet_in_pipes_and_db_beats_the_environment(tmp_pa
     dump = tmp_path / "d.jsonl"
     dump.write_text(many_posts_text(3000))
     env = {**os.environ, "CIB_DATABASE_URL": f"sqlite:///{tmp_path / 'env.db'}"}
-    done = subprocess.run(_cib() + ["ingest", str(dump), "--db", str(tmp_path / "flag.db")],
+    done = subprocess.run([*_cib(), "ingest", str(dump), "--db", str(tmp_path / "flag.db")],
                           capture_output=True, text=True, env=env, check=True)
     assert done.stderr == "" and "stored 3000" in done.stdout
     assert (tmp_path / "flag.db").exists() and not (tmp_path / "env.db").exists()
@@ -113,7 +113,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     dump = tmp_path / "d.jsonl"
     dump.write_text(many_posts_text(3000))
     leader, follower = pty.openpty()
-    process = subprocess.Popen(_cib() + ["ingest", str(dump), "--batch-size", "500", "--db",
+    process = subprocess.Popen([*_cib(), "ingest", str(dump), "--batch-size", "500", "--db",
                                          str(tmp_path / "c.db")],
                                stdout=subprocess.PIPE, stderr=follower)
     os.close(follower)
@@ -124,6 +124,22 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
 
 
 def test_output_into_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
-    done = subprocess.run(" ".join(_cib() + ["demo", "--db", str(tmp_path / "d.db")]) + " | head -1",
+    done = subprocess.run(" ".join([*_cib(), "demo", "--db", str(tmp_path / "d.db")]) + " | head -1",
                           shell=True, capture_output=True, text=True, timeout=120)
     assert "ira, dataset 1 complete" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_forced_wrong_format_warns_that_everything_was_rejected(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_file(tmp_path / "v1.jsonl", "v1", sample_posts())
+    assert main(["ingest", str(path), "--format", "twarc2", "--db", str(tmp_path / "c.db")]) == 0
+    err = capsys.readouterr().err
+    assert "every record of v1.jsonl was rejected" in err and "--format" in err
+
+
+def test_a_directory_or_missing_file_is_a_clear_error(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "c.db")
+    assert main(["ingest", str(tmp_path), str(tmp_path / "gone.jsonl"), "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert "is a directory" in err and "gone.jsonl: no such file" in err

@@ -95,7 +95,7 @@ def test_strict_refuses_the_file_and_keeps_what_was_there(engine: Engine, tmp_pa
     lines.insert(35, "{broken")
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(BadRecord, match="bad.jsonl, line 36"):
+    with pytest.raises(BadRecord, match=r"bad\.jsonl, line 36"):
         ingest_file(engine, path, IngestOptions(strict=True, batch_size=10, parallel=parallel))
     assert len(post_ids(engine)) == 5          # the 30 posts of earlier batches were taken back
     good, bad = datasets(engine)
@@ -109,7 +109,7 @@ def test_truncated_gzip_midway_fails_cleanly(engine: Engine, tmp_path: Path, par
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(data[: int(len(data) * 0.8)])
     batches = []
-    with pytest.raises(CorruptDump, match="cut.jsonl.gz"):
+    with pytest.raises(CorruptDump, match=r"cut\.jsonl\.gz"):
         ingest_file(engine, path, IngestOptions(batch_size=500, parallel=parallel), batches.append)
     assert batches                             # some batches were committed, then taken back
     assert len(post_ids(engine)) == 3
@@ -119,7 +119,7 @@ def test_truncated_gzip_midway_fails_cleanly(engine: Engine, tmp_path: Path, par
 def test_not_a_dump_creates_no_dataset(engine: Engine, tmp_path: Path, parallel: bool) -> None:
     path = tmp_path / "page.html"
     path.write_text("<html><body>Sign in</body></html>")
-    with pytest.raises(UnknownDumpFormat, match="page.html"):
+    with pytest.raises(UnknownDumpFormat, match=r"page\.html"):
         ingest_file(engine, path, IngestOptions(parallel=parallel))
     assert stats(engine).datasets == 0
 

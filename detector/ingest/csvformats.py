@@ -166,7 +166,7 @@ def repost_key(text: str) -> str:
     return "ira-text-" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def ira_converter() -> "IraConverter":
+def ira_converter() -> IraConverter:
     return IraConverter(IraIds())
 
 

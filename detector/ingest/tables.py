@@ -128,6 +128,6 @@ def _row_records(values: list[str], header: list[str], source: str, lines: tuple
         yield Rejected(source, line, "(row)", shape)
         return
     try:
-        yield from list(convert(dict(zip(header, values))))
+        yield from list(convert(dict(zip(header, values, strict=True))))
     except CellError as exc:
         yield Rejected(source, line, exc.column, str(exc))

@@ -10,8 +10,8 @@ import orjson
 from detector.ingest.fields import (
     FieldError,
     clean_id,
-    language,
     client_name,
+    language,
     optional_id,
     parse_count,
     parse_iso_time,

@@ -20,6 +20,24 @@ from detector.store.writer import (
     write_batch,
 )
 
-__all__ = ["DEFAULT_URL", "URL_VARIABLE", "BatchResult", "Stats", "current_revision_of", "head_revision", "datasets", "discard_dataset_posts",
-           "finish_dataset", "iter_posts", "make_engine", "migrate", "open_database", "rejections",
-           "resolve_url", "resumable_dataset", "start_dataset", "stats", "write_batch"]
+__all__ = [
+    "DEFAULT_URL",
+    "URL_VARIABLE",
+    "BatchResult",
+    "Stats",
+    "current_revision_of",
+    "datasets",
+    "discard_dataset_posts",
+    "finish_dataset",
+    "head_revision",
+    "iter_posts",
+    "make_engine",
+    "migrate",
+    "open_database",
+    "rejections",
+    "resolve_url",
+    "resumable_dataset",
+    "start_dataset",
+    "stats",
+    "write_batch",
+]

@@ -13,7 +13,7 @@ from detector.records import Account, Post, Rejected
 POST_COLUMNS = ("platform", "post_id", "account_id", "handle", "created_at", "text", "repost_of",
                 "reply_to", "quote_of", "urls", "hashtags", "mentions", "lang", "client")
 ACCOUNT_FIELDS = ("handle", "name", "created_at", "followers", "following", "posts_count")
-ACCOUNT_COLUMNS = ("platform", "account_id") + ACCOUNT_FIELDS
+ACCOUNT_COLUMNS = ("platform", "account_id", *ACCOUNT_FIELDS)
 TimeParam = Callable[[datetime | None], object]
 Row = tuple[object, ...]
 
@@ -89,7 +89,8 @@ def account_rows(posts: Iterable[Post], accounts: Iterable[Account], known: Know
                  account.posts_count]
         row = merged.get(key)
         # a later mention of the same account fills in what an earlier one lacked
-        merged[key] = fresh if row is None else [n if n is not None else o for o, n in zip(row, fresh)]
+        merged[key] = fresh if row is None else [
+            n if n is not None else o for o, n in zip(row, fresh, strict=True)]
     for post in posts:
         key = (post.platform, post.account_id)
         if key not in merged and key not in known:
