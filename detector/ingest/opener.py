@@ -64,7 +64,8 @@ def _zip_members(path: Path, archive: zipfile.ZipFile) -> Iterator[Member]:
         raise EmptyDump(f"{path.name}: the zip archive holds no files; zip the dump file itself")
     for name in sorted(names):
         with archive.open(name) as raw:
-            yield from _members_of(_guard(raw, f"{path.name}!{name}"), f"{path.name}!{name}", path)
+            label = f"{path.name}!{name}"
+            yield from _members_of(_guard(raw, label), label, path)  # type: ignore[arg-type]
 
 
 def _members_of(stream: io.BufferedReader, name: str, path: Path) -> Iterator[Member]:

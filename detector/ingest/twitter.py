@@ -127,7 +127,7 @@ class _SeenUsers:
 def _v2_page(page: Mapping[str, Any], seen: _SeenUsers) -> Iterator[Post | Account | RecordError]:
     includes = page.get("includes") or {}
     users = [u for u in includes.get("users") or () if isinstance(u, dict)]
-    handles = {str(u.get("id")): u.get("username") for u in users}
+    handles = {str(u.get("id")): str(u["username"]) for u in users if u.get("username")}
     for user in users:
         if not seen.is_new(user):
             continue
@@ -200,7 +200,9 @@ def _v1_text(status: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
 def _nested_id(status: Mapping[str, Any], key: str) -> str | None:
     nested = status.get(key)
     if isinstance(nested, dict):
-        return _field(f"{key}.id_str", optional_id, nested.get("id_str") or nested.get("id"))
+        found: str | None = _field(f"{key}.id_str", optional_id,
+                                   nested.get("id_str") or nested.get("id"))
+        return found
     return None
 
 

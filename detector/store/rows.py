@@ -94,7 +94,7 @@ def account_rows(posts: Iterable[Post], accounts: Iterable[Account], known: Know
     for post in posts:
         key = (post.platform, post.account_id)
         if key not in merged and key not in known:
-            merged[key] = [post.platform, post.account_id, post.handle] + [None] * 5
+            merged[key] = [post.platform, post.account_id, post.handle, None, None, None, None, None]
     return [tuple(row) for key, row in merged.items() if known.is_new(key, row)]
 
 

@@ -52,7 +52,9 @@ def start_dataset(engine: Engine, *, name: str, sha256: str, size_bytes: int, fm
             connection.execute(update(DATASETS).where(DATASETS.c.id == reuse).values(**values))
             connection.execute(delete(REJECTIONS).where(REJECTIONS.c.dataset_id == reuse))
             return reuse
-        return int(connection.execute(DATASETS.insert().values(**values)).inserted_primary_key[0])
+        created = connection.execute(DATASETS.insert().values(**values)).inserted_primary_key
+        assert created is not None
+        return int(created[0])
 
 
 def _placeholders(connection: Connection, count: int) -> str:

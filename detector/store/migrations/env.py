@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from detector.store.schema import Base
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url", ""))
 
 with engine.begin() as connection:
     context.configure(
