@@ -10,7 +10,7 @@ from detector.store.database import (
     open_database,
     resolve_url,
 )
-from detector.store.reader import Stats, datasets, iter_posts, rejections, stats
+from detector.store.reader import Stats, complete_datasets, datasets, iter_posts, rejections, stats
 from detector.store.writer import (
     BatchResult,
     discard_dataset_posts,
@@ -25,7 +25,7 @@ __all__ = [
     "URL_VARIABLE",
     "BatchResult",
     "Stats",
-    "current_revision_of",
+    "complete_datasets", "current_revision_of",
     "datasets",
     "discard_dataset_posts",
     "finish_dataset",

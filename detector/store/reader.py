@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from detector.records import Post, Rejected
 from detector.store.schema import AccountRow, DatasetRow, PostRow, RejectionRow
@@ -61,7 +61,11 @@ def rejections(engine: Engine, dataset_id: int, limit: int = 100) -> list[Reject
                 for r in rows]
 
 
-def _post(row: PostRow) -> Post:
+_POST_FIELDS = ("platform", "post_id", "account_id", "handle", "created_at", "text", "repost_of",
+                "reply_to", "quote_of", "urls", "hashtags", "mentions", "lang", "client")
+
+
+def _post(row: Any) -> Post:
     return Post(platform=row.platform, post_id=row.post_id, account_id=row.account_id,
                 handle=row.handle, created_at=row.created_at, text=row.text,
                 repost_of=row.repost_of, reply_to=row.reply_to, quote_of=row.quote_of,
@@ -69,12 +73,23 @@ def _post(row: PostRow) -> Post:
                 lang=row.lang, client=row.client)
 
 
-def iter_posts(engine: Engine, batch: int = 5000) -> Iterator[Post]:
-    """Posts of complete datasets, by time then id, streamed in batches."""
+def complete_datasets(engine: Engine) -> list[int]:
+    with engine.connect() as c:
+        return list(c.execute(select(DatasetRow.id).where(DatasetRow.status == "complete")
+                              .order_by(DatasetRow.id)).scalars())
+
+
+def iter_posts(engine: Engine, since: datetime | None = None, until: datetime | None = None,
+               batch: int = 5000) -> Iterator[Post]:
+    """Posts of complete datasets in ``[since, until)``, by time then id, streamed in batches."""
     complete = select(DatasetRow.id).where(DatasetRow.status == "complete")
-    query = (select(PostRow).where(PostRow.dataset_id.in_(complete))
-             .order_by(PostRow.created_at, PostRow.platform, PostRow.post_id)
-             .execution_options(yield_per=batch))
-    with Session(engine) as session:
-        for row in session.scalars(query):
+    columns = [getattr(PostRow, name) for name in _POST_FIELDS]
+    query = select(*columns).where(PostRow.dataset_id.in_(complete))
+    if since is not None:
+        query = query.where(PostRow.created_at >= since)
+    if until is not None:
+        query = query.where(PostRow.created_at < until)
+    query = query.order_by(PostRow.created_at, PostRow.platform, PostRow.post_id)
+    with engine.connect() as c:
+        for row in c.execution_options(yield_per=batch).execute(query):
             yield _post(row)

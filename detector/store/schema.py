@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     Dialect,
     ForeignKey,
     Index,
@@ -120,3 +122,106 @@ class RejectionRow(Base):
     line: Mapped[int] = mapped_column(BigInteger)
     field: Mapped[str] = mapped_column(String(255))
     message: Mapped[str] = mapped_column(Text)
+
+
+class DetectionRow(Base):
+    """One detection run: its parameters, seeds, library versions, inputs and counts."""
+
+    __tablename__ = "detections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    datasets: Mapped[list[int]] = mapped_column(JSON)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_detection_rank", "detection_id", "rank"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(String(32))
+    rank: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(Integer)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    signals: Mapped[list[str]] = mapped_column(JSON)
+    events: Mapped[int] = mapped_column(Integer)
+    representative_text: Mapped[str] = mapped_column(Text)
+
+
+class CampaignMemberRow(Base):
+    __tablename__ = "campaign_members"
+    __table_args__ = (Index("ix_campaign_members_account", "detection_id", "platform", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ID)
+
+
+class AccountScoreRow(Base):
+    __tablename__ = "account_scores"
+    __table_args__ = (
+        UniqueConstraint("detection_id", "platform", "account_id", name="uq_account_scores"),
+        Index("ix_account_scores_score", "detection_id", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ID)
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    campaign_id: Mapped[str | None] = mapped_column(String(32))
+    subscores: Mapped[dict[str, float]] = mapped_column(JSON)
+    features: Mapped[dict[str, float]] = mapped_column(JSON)
+
+
+class EvidenceRow(Base):
+    """A post that ties an account to others: which event, when, how long after the first."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        Index("ix_evidence_account", "detection_id", "platform", "account_id"),
+        Index("ix_evidence_campaign", "detection_id", "campaign_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(String(32))
+    event: Mapped[int] = mapped_column(Integer)
+    signal: Mapped[str] = mapped_column(String(16))
+    content_key: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ID)
+    post_id: Mapped[str] = mapped_column(ID)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delay_s: Mapped[float] = mapped_column(Float)
+    event_size: Mapped[int] = mapped_column(Integer)
+
+
+class TieRow(Base):
+    """A significant tie of the account graph (for exports): two accounts, weight, signals."""
+
+    __tablename__ = "ties"
+    __table_args__ = (Index("ix_ties_detection", "detection_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
+    platform_a: Mapped[str] = mapped_column(String(32))
+    account_a: Mapped[str] = mapped_column(ID)
+    platform_b: Mapped[str] = mapped_column(String(32))
+    account_b: Mapped[str] = mapped_column(ID)
+    weight: Mapped[float] = mapped_column(Float)
+    contents: Mapped[int] = mapped_column(Integer)
+    signals: Mapped[str] = mapped_column(String(64))

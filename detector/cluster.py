@@ -1,0 +1,95 @@
+"""Cluster: campaigns from seeded community detection on the significant ties, plus relays."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import networkx as nx
+
+from detector.graph import GraphParams, is_relay
+from detector.link import AccountKey, Event
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    seed: int = 1
+    resolution: float = 1.0
+    min_members: int = 3
+
+
+@dataclass
+class Campaign:
+    """Accounts tied by repeated or unusually synchronous co-action, with the events that tie them."""
+
+    kind: str                               # "network" (community) or "relay" (one burst)
+    members: tuple[AccountKey, ...]
+    events: list[Event] = field(default_factory=list)
+    campaign_id: str = ""
+    score: float = 0.0
+
+    @property
+    def start(self) -> datetime:
+        return min(e.start for e in self.events)
+
+    @property
+    def end(self) -> datetime:
+        return max(e.end for e in self.events)
+
+    @property
+    def signals(self) -> list[str]:
+        counts = Counter(e.signal for e in self.events)
+        return [s for s, _ in counts.most_common()]
+
+
+def communities(graph: nx.Graph, params: ClusterParams) -> list[tuple[AccountKey, ...]]:
+    """Louvain communities (seeded: same graph, same answer) of at least ``min_members``."""
+    if graph.number_of_edges() == 0:
+        return []
+    found = nx.community.louvain_communities(graph, weight="weight", seed=params.seed,
+                                             resolution=params.resolution)
+    groups = [tuple(sorted(c)) for c in found if len(c) >= params.min_members]
+    return sorted(groups, key=lambda g: (-len(g), g))
+
+
+def _events_among(members: Sequence[AccountKey], by_account: dict[AccountKey, list[int]],
+                  events: Sequence[Event]) -> list[Event]:
+    """Events in which at least two of ``members`` took part, limited to those members."""
+    inside = set(members)
+    counts: Counter[int] = Counter()
+    for account in members:
+        counts.update(by_account.get(account, ()))
+    chosen = []
+    for index in sorted(i for i, n in counts.items() if n >= 2):
+        event = events[index]
+        kept = tuple(p for p in event.participants if p.account in inside)
+        chosen.append(Event(event.signal, event.key, min(p.time for p in kept),
+                            max(p.time for p in kept), kept, event.key_posts, event.key_accounts))
+    return chosen
+
+
+def index_by_account(events: Sequence[Event], max_size: int) -> dict[AccountKey, list[int]]:
+    """Which (pairable) events each account took part in."""
+    index: dict[AccountKey, list[int]] = defaultdict(list)
+    for i, event in enumerate(events):
+        if event.size <= max_size:
+            for p in event.participants:
+                index[p.account].append(i)
+    return index
+
+
+def campaigns(graph: nx.Graph, events: Sequence[Event], graph_params: GraphParams,
+              params: ClusterParams) -> list[Campaign]:
+    """Network campaigns (communities) and relay campaigns (single big concentrated bursts)."""
+    by_account = index_by_account(events, graph_params.max_pair_event)
+    found = [Campaign("network", members, _events_among(members, by_account, events))
+             for members in communities(graph, params)]
+    found += [Campaign("relay", tuple(sorted(p.account for p in e.participants)), [e])
+              for e in relays(events, graph_params)]
+    return [c for c in found if c.events]
+
+
+def relays(events: Iterable[Event], params: GraphParams) -> list[Event]:
+    return [e for e in events if is_relay(e, params)]

@@ -1,0 +1,92 @@
+"""Graph: account pairs weighted by the distinct contents they acted on together, each weighted by
+how unusual the event was; and single-burst relays too big to pair up."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations
+
+import networkx as nx
+
+from detector.link import SIGNALS, AccountKey, Event
+
+Pair = tuple[AccountKey, AccountKey]
+_BIT = {signal: 1 << i for i, signal in enumerate(SIGNALS)}
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    """When an event counts, and when a pair of accounts is significantly tied."""
+
+    max_pair_event: int = 60        # bigger events make no pairs (a crowd); see relays
+    min_contents: int = 2           # a pair must meet on at least this many distinct contents
+    min_weight: float = 1.5         # ... with at least this summed rarity
+    relay_min_accounts: int = 20    # one burst this big and this concentrated is a relay
+    relay_min_concentration: float = 0.5
+
+
+def event_weight(event: Event) -> float:
+    """How unusual an event is, in (0, 1]: 1 when the burst holds all of the content's posts,
+    falling as the burst is a thinner slice of a bigger crowd."""
+    return float(event.concentration ** 0.5)
+
+
+@dataclass
+class PairStats:
+    weight: float = 0.0
+    contents: int = 0
+    signals: int = 0              # bit mask over SIGNALS
+
+    def signal_names(self) -> list[str]:
+        return [s for s in SIGNALS if self.signals & _BIT[s]]
+
+
+def _add_content(totals: dict[Pair, PairStats], signal: str, best: dict[Pair, float]) -> None:
+    for pair, weight in best.items():
+        stats = totals[pair]
+        stats.weight += weight
+        stats.contents += 1
+        stats.signals |= _BIT[signal]
+
+
+def pair_weights(events: Iterable[Event], params: GraphParams) -> dict[Pair, PairStats]:
+    """Sum, per account pair, the best event weight of each distinct content they shared.
+
+    ``events`` must come grouped by content (as ``co_action_events`` yields them): the pairs of
+    one content are folded into the totals before the next content starts, so memory holds the
+    totals and one content's pairs, not every event's.
+    """
+    totals: dict[Pair, PairStats] = defaultdict(PairStats)
+    current: tuple[str, str] | None = None
+    best: dict[Pair, float] = {}
+    for event in events:
+        if (event.signal, event.key) != current:
+            if current is not None:
+                _add_content(totals, current[0], best)
+            current, best = (event.signal, event.key), {}
+        if event.size > params.max_pair_event:
+            continue
+        weight = event_weight(event)
+        for pair in combinations(sorted(p.account for p in event.participants), 2):
+            if best.get(pair, 0.0) < weight:
+                best[pair] = weight
+    if current is not None:
+        _add_content(totals, current[0], best)
+    return dict(totals)
+
+
+def is_relay(event: Event, params: GraphParams) -> bool:
+    return (event.size >= params.relay_min_accounts
+            and event.concentration >= params.relay_min_concentration)
+
+
+def account_graph(pairs: dict[Pair, PairStats], params: GraphParams) -> nx.Graph:
+    """The significant ties as a weighted graph (edge attributes: weight, contents, signals)."""
+    graph = nx.Graph()
+    for (a, b), stats in sorted(pairs.items()):
+        if stats.contents >= params.min_contents and stats.weight >= params.min_weight:
+            graph.add_edge(a, b, weight=round(stats.weight, 6), contents=stats.contents,
+                           signals=",".join(stats.signal_names()))
+    return graph
