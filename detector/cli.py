@@ -15,9 +15,12 @@ from typing import Any, TextIO
 from sqlalchemy import Engine
 
 from detector import store
+from detector.cli_detect import add_commands, print_campaigns
+from detector.cli_sim import add_commands as add_simulation_commands
 from detector.errors import CibError
 from detector.ingest import FORMATS, load_mapping
 from detector.load import IngestOptions, IngestReport, ingest_file
+from detector.pipeline import run_detection
 from detector.store import URL_VARIABLE, open_database
 from detector.summary import summarize
 
@@ -120,6 +123,12 @@ def cmd_demo(args: argparse.Namespace, engine: Engine) -> int:
     report = ingest_file(engine, demo_dump(), IngestOptions())
     _print_report(report, sys.stdout, sys.stderr)
     print(summarize(store.iter_posts(engine)).render())
+    detection_id, result = run_detection(engine)
+    print(f"\ndetection {detection_id}: {result.counts['campaigns']} campaigns, "
+          f"{result.counts['flagged']} accounts flagged; the top ones:")
+    print_campaigns(engine, detection_id, 5)
+    print("\nnext: cib campaigns, cib account ID, cib accounts --format csv, "
+          "cib export --format gexf --out g.gexf")
     return 0
 
 
@@ -163,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(stats)
     stats.set_defaults(handler=cmd_stats)
 
-    demo = commands.add_parser("demo", help="ingest the bundled demo dump and show what it holds",
+    add_commands(commands, _add_db)
+    add_simulation_commands(commands, _add_db)
+
+    demo = commands.add_parser("demo", help="ingest the bundled demo dump, detect, show the campaigns",
                                epilog=EPILOG_DEMO, formatter_class=raw)
     _add_db(demo)
     demo.set_defaults(handler=cmd_demo)
@@ -173,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        engine = open_database(args.db)
+        engine = open_database(args.db) if getattr(args, "needs_db", True) else None
         return int(args.handler(args, engine))
     except CibError as exc:
         print(f"error: {exc}", file=sys.stderr)

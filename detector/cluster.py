@@ -10,14 +10,15 @@ from datetime import datetime
 import networkx as nx
 
 from detector.graph import GraphParams, is_relay
-from detector.link import AccountKey, Event
+from detector.link import AccountKey, Event, Participation
 
 
 @dataclass(frozen=True)
 class ClusterParams:
     seed: int = 1
     resolution: float = 1.0
-    min_members: int = 3
+    min_members: int = 2
+    merge_overlap: float = 0.5      # campaigns sharing this share of members become one
 
 
 @dataclass
@@ -88,8 +89,45 @@ def campaigns(graph: nx.Graph, events: Sequence[Event], graph_params: GraphParam
              for members in communities(graph, params)]
     found += [Campaign("relay", tuple(sorted(p.account for p in e.participants)), [e])
               for e in relays(events, graph_params)]
-    return [c for c in found if c.events]
+    return merge_overlapping([c for c in found if c.events], params.merge_overlap)
+
+
+def _overlap(a: set[AccountKey], b: set[AccountKey]) -> float:
+    return len(a & b) / len(a | b)
+
+
+def merge_overlapping(found: list[Campaign], threshold: float) -> list[Campaign]:
+    """One campaign where several share most members: the same relay seen through its text, its
+    link and its hashtags, or a ring's relay beside the ring itself."""
+    kept: list[tuple[set[AccountKey], Campaign]] = []
+    for campaign in sorted(found, key=lambda c: (-len(c.members), c.kind, c.members)):
+        members = set(campaign.members)
+        for other_members, other in kept:
+            if _overlap(members, other_members) >= threshold:
+                other_members |= members
+                other.members = tuple(sorted(other_members))
+                other.events.extend(campaign.events)
+                other.kind = "network" if "network" in (other.kind, campaign.kind) else other.kind
+                break
+        else:
+            kept.append((members, campaign))
+    return [c for _, c in kept]
 
 
 def relays(events: Iterable[Event], params: GraphParams) -> list[Event]:
-    return [e for e in events if is_relay(e, params)]
+    """One event per relay: the bursts of an occasion that has a relay burst, joined (a relay
+    longer than the window is cut into bursts; its stragglers belong to it too)."""
+    occasions: dict[tuple[str, str, int], list[Event]] = defaultdict(list)
+    for event in events:
+        occasions[(event.signal, event.key, event.occasion)].append(event)
+    joined = []
+    for bursts in occasions.values():
+        if any(is_relay(e, params) for e in bursts):
+            first: dict[AccountKey, Participation] = {}
+            for p in sorted((p for e in bursts for p in e.participants), key=lambda p: p.time):
+                first.setdefault(p.account, p)
+            people = tuple(first.values())
+            joined.append(Event(bursts[0].signal, bursts[0].key, people[0].time, people[-1].time,
+                                people, bursts[0].key_posts, bursts[0].key_accounts,
+                                bursts[0].occasion))
+    return joined

@@ -14,11 +14,18 @@ AccountKey = tuple[str, str]
 
 
 class TruthRow(Protocol):
-    platform: str
-    account_id: str
-    coordinated: bool
-    scenario: str
-    campaign: str | None
+    """A ground-truth label: ``simulate.Truth`` or any record with these fields."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def coordinated(self) -> bool: ...
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def campaign(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

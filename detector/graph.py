@@ -25,12 +25,13 @@ class GraphParams:
     min_weight: float = 1.5         # ... with at least this summed rarity
     relay_min_accounts: int = 20    # one burst this big and this concentrated is a relay
     relay_min_concentration: float = 0.5
+    relay_signals: tuple[str, ...] = ("text",)
 
 
 def event_weight(event: Event) -> float:
-    """How unusual an event is, in (0, 1]: 1 when the burst holds all of the content's posts,
-    falling as the burst is a thinner slice of a bigger crowd."""
-    return float(event.concentration ** 0.5)
+    """How unusual an event is, in (0, 1): near 1 when a big burst holds all of its occasion's
+    posts, falling as the burst is a thinner slice of a crowd, halved for a chance-sized pair."""
+    return float(event.concentration ** 0.5 * (1.0 - 1.0 / event.size))
 
 
 @dataclass
@@ -43,42 +44,50 @@ class PairStats:
         return [s for s in SIGNALS if self.signals & _BIT[s]]
 
 
-def _add_content(totals: dict[Pair, PairStats], signal: str, best: dict[Pair, float]) -> None:
-    for pair, weight in best.items():
-        stats = totals[pair]
-        stats.weight += weight
-        stats.contents += 1
-        stats.signals |= _BIT[signal]
+def _add_occasions(totals: dict[Pair, PairStats], signal: str,
+                   occasions: list[dict[Pair, float]]) -> None:
+    for best in occasions:
+        for pair, weight in best.items():
+            stats = totals[pair]
+            stats.weight += weight
+            stats.contents += 1
+            stats.signals |= _BIT[signal]
 
 
 def pair_weights(events: Iterable[Event], params: GraphParams) -> dict[Pair, PairStats]:
-    """Sum, per account pair, the best event weight of each distinct content they shared.
+    """Sum, per account pair, the best event weight of each occasion they shared: the same
+    hashtag set pushed again the next day counts again, a burst cut in two by the window not.
 
-    ``events`` must come grouped by content (as ``co_action_events`` yields them): the pairs of
-    one content are folded into the totals before the next content starts, so memory holds the
-    totals and one content's pairs, not every event's.
+    ``events`` must come grouped by content (as ``co_action_events`` yields them): one
+    content's pairs are folded into the totals before the next content starts, so memory
+    holds the totals and one content's pairs.
     """
     totals: dict[Pair, PairStats] = defaultdict(PairStats)
     current: tuple[str, str] | None = None
-    best: dict[Pair, float] = {}
+    occasions: list[dict[Pair, float]] = []
     for event in events:
         if (event.signal, event.key) != current:
             if current is not None:
-                _add_content(totals, current[0], best)
-            current, best = (event.signal, event.key), {}
+                _add_occasions(totals, current[0], occasions)
+            current, occasions = (event.signal, event.key), []
+        while len(occasions) <= event.occasion:
+            occasions.append({})
         if event.size > params.max_pair_event:
             continue
         weight = event_weight(event)
+        best = occasions[event.occasion]
         for pair in combinations(sorted(p.account for p in event.participants), 2):
             if best.get(pair, 0.0) < weight:
                 best[pair] = weight
     if current is not None:
-        _add_content(totals, current[0], best)
+        _add_occasions(totals, current[0], occasions)
     return dict(totals)
 
 
 def is_relay(event: Event, params: GraphParams) -> bool:
-    return (event.size >= params.relay_min_accounts
+    """A big burst of one near-identical text that is most of its occasion. Only texts: a spike
+    of reposts of, or replies to, one post is what organic virality looks like too."""
+    return (event.signal in params.relay_signals and event.size >= params.relay_min_accounts
             and event.concentration >= params.relay_min_concentration)
 
 

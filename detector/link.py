@@ -28,6 +28,7 @@ class LinkParams:
     reply_window: timedelta = timedelta(minutes=10)
     hashtags_window: timedelta = timedelta(minutes=10)
     min_text_chars: int = 20
+    occasion_gap: timedelta = timedelta(minutes=30)  # bursts of one content closer: one occasion
 
     def window(self, signal: str) -> timedelta:
         return getattr(self, f"{signal}_window")  # type: ignore[no-any-return]
@@ -46,8 +47,11 @@ class Participation:
 class Event:
     """Several accounts doing the same thing within a window.
 
-    ``key_posts``/``key_accounts`` count everything ever posted with this content, so an event
-    can be judged against the content's overall popularity (a spike or a slice of a crowd).
+    An *occasion* is a run of posts of one content with no gap longer than ``occasion_gap``:
+    a relay, a ring's repost of one post, one day's push of a hashtag set, or a whole viral
+    cascade. ``key_posts``/``key_accounts`` count the posts and accounts of the event's
+    occasion, so a burst can be judged against it: all of it (a spike) or a thin slice of a
+    crowd. ``occasion`` numbers the occasions of one content from 0.
     """
 
     signal: str
@@ -57,6 +61,7 @@ class Event:
     participants: tuple[Participation, ...]
     key_posts: int
     key_accounts: int
+    occasion: int = 0
 
     @property
     def size(self) -> int:
@@ -64,7 +69,7 @@ class Event:
 
     @property
     def concentration(self) -> float:
-        """Share of all the content's posts that fall in this burst (1.0: a one-off spike)."""
+        """Share of the occasion's posts that fall in this burst (1.0: a one-off spike)."""
         return self.size / max(self.key_posts, 1)
 
 
@@ -125,8 +130,20 @@ def _bursts(indices: list[int], posts: Sequence[Post], window: timedelta) -> Ite
         yield burst
 
 
-def _event(signal: str, key: str, burst: list[int], posts: Sequence[Post], key_posts: int,
-           key_accounts: int) -> Event | None:
+def _occasions(indices: list[int], posts: Sequence[Post], gap: timedelta) -> Iterator[list[int]]:
+    """Split time-ordered posts of one content where they pause for longer than ``gap``."""
+    run: list[int] = []
+    for i in indices:
+        if run and posts[i].created_at - posts[run[-1]].created_at > gap:
+            yield run
+            run = []
+        run.append(i)
+    if run:
+        yield run
+
+
+def _event(signal: str, key: str, burst: list[int], posts: Sequence[Post], occasion: list[int],
+           number: int) -> Event | None:
     first: dict[AccountKey, Participation] = {}
     for i in burst:
         post = posts[i]
@@ -136,14 +153,16 @@ def _event(signal: str, key: str, burst: list[int], posts: Sequence[Post], key_p
     if len(first) < 2:
         return None
     members = tuple(first.values())
+    accounts = len({(posts[i].platform, posts[i].account_id) for i in occasion})
     return Event(signal, key, members[0].time, max(p.time for p in members), members,
-                 key_posts, key_accounts)
+                 len(occasion), accounts, number)
 
 
 def co_action_events(posts: Sequence[Post], text_groups: Mapping[int, str],
                      params: LinkParams = LinkParams(),
                      signals: Sequence[str] = SIGNALS) -> Iterator[Event]:
-    """Every event of two or more accounts, per signal; ``posts`` must be in time order.
+    """Every event of two or more accounts, per signal, grouped by content and in time order
+    within a content; ``posts`` must be in time order.
 
     ``text_groups`` maps a post's index to its near-duplicate group (original posts only).
     """
@@ -158,10 +177,8 @@ def co_action_events(posts: Sequence[Post], text_groups: Mapping[int, str],
         for key, indices in groups.items():
             if len(indices) < 2:
                 continue
-            accounts = len({(posts[i].platform, posts[i].account_id) for i in indices})
-            if accounts < 2:
-                continue
-            for burst in _bursts(indices, posts, window):
-                event = _event(signal, key, burst, posts, len(indices), accounts)
-                if event is not None:
-                    yield event
+            for number, occasion in enumerate(_occasions(indices, posts, params.occasion_gap)):
+                for burst in _bursts(occasion, posts, window):
+                    event = _event(signal, key, burst, posts, occasion, number)
+                    if event is not None:
+                        yield event

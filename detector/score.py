@@ -96,7 +96,7 @@ def score_accounts(graph: nx.Graph, found: Sequence[Campaign], posts_per_account
     scores = {}
     for account in sorted(set(graph.nodes) | set(memberships)):
         by_signal = _strength_by_signal(graph, account) if account in graph else {}
-        strength = sum(d["weight"] for _, _, d in graph.edges(account, data=True)) if account in graph else 0.0
+        strength = float(graph.degree(account, weight="weight")) if account in graph else 0.0
         net = network[account] if account in network else 0.5 * _saturate(strength)
         score = max(net, relay.get(account, 0.0))
         subscores = {s: round(_saturate(by_signal.get(s, 0.0)), 4) for s in SIGNALS}

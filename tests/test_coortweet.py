@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detector.coortweet import CoortweetParams, Share, coordinated_network, co_shares, shares_of
+from detector.coortweet import CoortweetParams, Share, co_shares, coordinated_network, shares_of
 from detector.ingest import read_dump
 from detector.records import Post
 

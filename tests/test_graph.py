@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from detector.cluster import ClusterParams, campaigns, communities
 from detector.graph import GraphParams, account_graph, event_weight, pair_weights
 from detector.link import LinkParams, co_action_events
@@ -29,7 +31,8 @@ def test_pair_weights_count_distinct_contents() -> None:
     events = list(co_action_events(ring_and_crowd(), {}, LinkParams()))
     pairs = pair_weights(events, GraphParams())
     ring = (("twitter", "1001"), ("twitter", "1002"))
-    assert pairs[ring].contents == 6 and pairs[ring].weight == 6.0
+    # six occasions, each a burst of four holding its whole occasion: (4/4)**0.5 * (1 - 1/4)
+    assert pairs[ring].contents == 6 and pairs[ring].weight == pytest.approx(6 * 0.75)
     assert pairs[ring].signal_names() == ["repost"]
     chance = (("twitter", "1001"), ("twitter", "1010"))
     assert pairs[chance].contents == 1
@@ -65,4 +68,15 @@ def test_event_weight_falls_with_the_crowd() -> None:
     posts = [post(n, account=n, seconds=n * 20, repost_of="viral") for n in range(40)]
     events = list(co_action_events(posts, {}, LinkParams(), signals=["repost"]))
     assert len(events) == 10                      # bursts of four: 0, 20, 40 and 60 s after a start
-    assert max(event_weight(e) for e in events) == (4 / 40) ** 0.5
+    assert {e.occasion for e in events} == {0}    # never a pause of 30 minutes: one occasion
+    assert max(event_weight(e) for e in events) == pytest.approx((4 / 40) ** 0.5 * (1 - 1 / 4))
+
+
+def test_the_same_content_on_another_day_counts_again() -> None:
+    day = 86400
+    posts = [post(n, account=1 + n % 3, seconds=(n // 3) * day + n % 3, hashtags=("a", "b"))
+             for n in range(9)]
+    events = list(co_action_events(posts, {}, LinkParams(), signals=["hashtags"]))
+    assert [e.occasion for e in events] == [0, 1, 2]
+    pairs = pair_weights(events, GraphParams())
+    assert pairs[(("twitter", "1001"), ("twitter", "1002"))].contents == 3

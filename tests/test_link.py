@@ -30,9 +30,11 @@ def test_reposts_of_one_post_cut_into_bursts() -> None:
               post(201, account=8, seconds=3620, repost_of="1"),
               post(202, account=9, seconds=9000, repost_of="1")]
     events = list(co_action_events(posts, {}, LinkParams(), signals=["repost"]))
-    assert [(e.size, e.key_posts, e.key_accounts) for e in events] == [(5, 8, 8), (2, 8, 8)]
+    # three occasions (pauses of over 30 minutes); the last has one post and no event
+    assert [(e.size, e.key_posts, e.key_accounts, e.occasion) for e in events] == [
+        (5, 5, 5, 0), (2, 2, 2, 1)]
     assert events[0].end - events[0].start == timedelta(seconds=40)
-    assert events[0].concentration == 5 / 8
+    assert events[0].concentration == 1.0
 
 
 def test_one_account_repeating_itself_is_no_event() -> None:

@@ -117,3 +117,15 @@ def test_stream_reading_matches_file_reading() -> None:
     data = render("v1", sample_posts()).encode()
     part = read_stream(io.BufferedReader(io.BytesIO(data)), "mem.jsonl")  # type: ignore[arg-type]
     assert part.format == "v1" and len(list(part.records)) == 12
+
+
+def test_sniff_through_a_small_buffer() -> None:
+    """A reader with the default 8 KB buffer peeks less than one twarc2 page."""
+    from detector.dumps import write_twarc2
+    from detector.ingest import read_stream
+
+    out = io.StringIO()
+    write_twarc2(sample_posts() * 50, out, page_size=300)
+    data = out.getvalue().encode()
+    part = read_stream(io.BufferedReader(io.BytesIO(data)), "small-buffer.jsonl")  # type: ignore[arg-type]
+    assert part.format == "twarc2" and sum(1 for r in part.records if hasattr(r, "text")) == 300

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from detector.errors import BadMapping, UnknownDumpFormat
 from detector.ingest.csvformats import read_coortweet, read_ioarchive, read_ira
 from detector.ingest.mapped import ColumnMapping, load_mapping, read_mapped
 from detector.ingest.opener import Member, open_members
-from detector.ingest.sniff import FORMATS, sniff_format
+from detector.ingest.sniff import FORMATS, PEEK, sniff_format
 from detector.ingest.twitter import read_twarc2, read_v1
 from detector.records import Record
 
@@ -39,8 +40,15 @@ class DumpPart:
 def read_stream(stream: BinaryIO, name: str, fmt: str | None = None,
                 mapping: ColumnMapping | None = None) -> DumpPart:
     """Sniff (unless ``fmt`` is given) and read one decompressed, buffered binary stream."""
-    if fmt is None:
-        fmt = "csv" if mapping is not None else sniff_format(stream.peek(1 << 16), name)  # type: ignore[attr-defined]
+    if fmt is None and mapping is None:
+        head = stream.peek(PEEK)  # type: ignore[attr-defined]
+        if b"\n" not in head and len(head) < PEEK:
+            # a small buffer may show less than the first line: look through a bigger one
+            wider: Any = io.BufferedReader(stream, buffer_size=1 << 20)
+            stream, head = wider, wider.peek(PEEK)
+        fmt = sniff_format(head, name)
+    elif fmt is None:
+        fmt = "csv"
     if fmt == "csv":
         if mapping is None:
             raise BadMapping("--format csv needs a column mapping: "

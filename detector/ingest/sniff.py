@@ -10,6 +10,7 @@ import orjson
 from detector.errors import EmptyDump, UnknownDumpFormat
 from detector.ingest.csvformats import COORTWEET_COLUMNS, IOARCHIVE_COLUMNS, IRA_COLUMNS
 
+PEEK = 1 << 16
 FORMATS = ("twarc2", "v1", "ioarchive", "coortweet", "ira", "csv")
 EXPECTED = ("expected twarc2 JSONL, Twitter API v1.1 JSON/JSONL, an information-operations "
             "archive CSV, a CooRTweet or IRA CSV, or any CSV with --map FIELD=COLUMN")
@@ -45,22 +46,30 @@ def _json_kind(obj: object) -> str | None:
     return None
 
 
+def _keys_kind(prefix: bytes) -> str | None:
+    """Judge a first line we could not see whole by the keys it starts with."""
+    if b'"id_str"' in prefix and b'"user"' in prefix:
+        return "v1"
+    if b'"data"' in prefix or b'"author_id"' in prefix:
+        return "twarc2"
+    return None
+
+
 def _jsonl_format(head: bytes, name: str) -> str:
     first, newline, _ = head.partition(b"\n")
-    kind = None
-    if newline or len(head) < 1 << 16:
-        try:
-            obj = orjson.loads(first)
-        except orjson.JSONDecodeError as exc:
-            raise UnknownDumpFormat(f"{name}, line 1: not valid JSON ({exc}); {EXPECTED}") from exc
-        kind = _json_kind(obj)
-        shape = ", ".join(list(obj)[:8]) if isinstance(obj, dict) else type(obj).__name__
-    else:  # a first line longer than what we peeked: judge by its keys
-        prefix = head[:1 << 16]
-        kind = "v1" if b'"id_str"' in prefix and b'"user"' in prefix else (
-            "twarc2" if b'"data"' in prefix or b'"author_id"' in prefix else None)
-        shape = "unrecognized keys"
+    if not newline and len(head) >= PEEK:
+        # a first line longer than the peek: judge it by the keys it starts with
+        kind = _keys_kind(first[:PEEK])
+        if kind is None:
+            raise UnknownDumpFormat(f"{name}: JSON with unrecognized keys; {EXPECTED}")
+        return kind
+    try:
+        obj = orjson.loads(first)
+    except orjson.JSONDecodeError as exc:
+        raise UnknownDumpFormat(f"{name}, line 1: not valid JSON ({exc}); {EXPECTED}") from exc
+    kind = _json_kind(obj)
     if kind is None:
+        shape = ", ".join(list(obj)[:8]) if isinstance(obj, dict) else type(obj).__name__
         raise UnknownDumpFormat(
             f"{name}: JSON of another shape (keys: {shape}); expected twarc2 pages with 'data' "
             "or Twitter API v1.1 statuses with 'id_str' and 'user'")
