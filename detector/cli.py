@@ -116,7 +116,7 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def demo_dump() -> Path:
-    return Path(str(resources.files("detector") / "demo" / "ira_debate_night.csv.gz"))
+    return Path(str(resources.files("detector") / "demo" / "ira_2016-10-06.csv.gz"))
 
 
 def cmd_demo(args: argparse.Namespace, engine: Engine) -> int:

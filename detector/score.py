@@ -10,8 +10,9 @@ Per account, from the significant ties and campaigns:
 * ``relay`` = 0.6 + 0.4 * min(1, size / (5 * relay_min_accounts)) for accounts in a relay burst;
 * ``score = max(network, relay)``; flagged when ``score >= threshold`` (0.5 by default).
 
-A campaign's score is the mean of its members' scores. All of it is coordination signals with
-evidence, not a verdict about the people behind the accounts.
+A campaign's score is the mean of its members' scores times ``1 - 0.5 ** (size - 1)``: two
+accounts are weaker evidence than five (x0.5 for a pair, x0.94 for five). All of it is
+coordination signals with evidence, not a verdict about the people behind the accounts.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def score_accounts(graph: nx.Graph, found: Sequence[Campaign], posts_per_account
 
 
 def score_campaigns(found: Sequence[Campaign], scores: dict[AccountKey, AccountScore]) -> None:
-    """Each campaign's score: the mean score of its members."""
+    """Each campaign's score: the mean score of its members, discounted for small groups."""
     for campaign in found:
         values = [scores[a].score for a in campaign.members if a in scores]
-        campaign.score = round(sum(values) / len(values), 4) if values else 0.0
+        mean = sum(values) / len(values) if values else 0.0
+        campaign.score = round(mean * (1.0 - 0.5 ** (len(campaign.members) - 1)), 4)

@@ -79,8 +79,9 @@ def test_bad_mapping_is_an_error_not_a_traceback(tmp_path: Path,
 def test_demo_ingests_the_bundled_dump(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--db", str(tmp_path / "demo.db")]) == 0
     out = capsys.readouterr().out
-    assert "ira, dataset 1 complete: read 2366, stored 2366" in out
-    assert "2366 posts by 233 accounts" in out and "most repeated texts" in out
+    assert "ira, dataset 1 complete: read 8226, stored 8226" in out
+    assert "8226 posts by 192 accounts" in out and "most repeated texts" in out
+    assert "campaigns" in out and " network " in out      # the top campaigns are printed
 
 
 def _cib() -> list[str]:
