@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,7 +49,7 @@ def naive_flags(posts: list[Post], window: float = 600) -> dict[tuple[str, str],
             by_text[normalize_text(post.text)].append(post)
     flagged: dict[tuple[str, str], str | None] = {}
     for group in by_text.values():
-        for a, b in zip(group, group[1:], strict=False):
+        for a, b in pairwise(group):
             if a.account_id != b.account_id and (b.created_at - a.created_at).total_seconds() <= window:
                 flagged[(a.platform, a.account_id)] = None
                 flagged[(b.platform, b.account_id)] = None
