@@ -143,7 +143,7 @@ def _occasions(indices: list[int], posts: Sequence[Post], gap: timedelta) -> Ite
 
 
 def _event(signal: str, key: str, burst: list[int], posts: Sequence[Post], occasion: list[int],
-           number: int) -> Event | None:
+           accounts: int, number: int) -> Event | None:
     first: dict[AccountKey, Participation] = {}
     for i in burst:
         post = posts[i]
@@ -153,7 +153,6 @@ def _event(signal: str, key: str, burst: list[int], posts: Sequence[Post], occas
     if len(first) < 2:
         return None
     members = tuple(first.values())
-    accounts = len({(posts[i].platform, posts[i].account_id) for i in occasion})
     return Event(signal, key, members[0].time, max(p.time for p in members), members,
                  len(occasion), accounts, number)
 
@@ -178,7 +177,10 @@ def co_action_events(posts: Sequence[Post], text_groups: Mapping[int, str],
             if len(indices) < 2:
                 continue
             for number, occasion in enumerate(_occasions(indices, posts, params.occasion_gap)):
+                if len(occasion) < 2:
+                    continue
+                accounts = len({(posts[i].platform, posts[i].account_id) for i in occasion})
                 for burst in _bursts(occasion, posts, window):
-                    event = _event(signal, key, burst, posts, occasion, number)
+                    event = _event(signal, key, burst, posts, occasion, accounts, number)
                     if event is not None:
                         yield event

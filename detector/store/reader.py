@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+import orjson
+from sqlalchemy import Engine, func, select, type_coerce
+from sqlalchemy.types import NullType
 
 from detector.records import Post, Rejected
 from detector.store.schema import AccountRow, DatasetRow, PostRow, RejectionRow
@@ -65,12 +67,24 @@ _POST_FIELDS = ("platform", "post_id", "account_id", "handle", "created_at", "te
                 "reply_to", "quote_of", "urls", "hashtags", "mentions", "lang", "client")
 
 
+def _as_list(value: Any) -> tuple[str, ...]:
+    return tuple(orjson.loads(value) if isinstance(value, str | bytes) else value or ())
+
+
+def _as_time(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite: SQLAlchemy's naive UTC text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _post(row: Any) -> Post:
-    return Post(platform=row.platform, post_id=row.post_id, account_id=row.account_id,
-                handle=row.handle, created_at=row.created_at, text=row.text,
-                repost_of=row.repost_of, reply_to=row.reply_to, quote_of=row.quote_of,
-                urls=tuple(row.urls), hashtags=tuple(row.hashtags), mentions=tuple(row.mentions),
-                lang=row.lang, client=row.client)
+    (platform, post_id, account_id, handle, created_at, text, repost_of, reply_to, quote_of,
+     urls, hashtags, mentions, lang, client) = row
+    return Post(platform=platform, post_id=post_id, account_id=account_id, handle=handle,
+                created_at=_as_time(created_at), text=text, repost_of=repost_of,
+                reply_to=reply_to, quote_of=quote_of, urls=_as_list(urls),
+                hashtags=_as_list(hashtags), mentions=_as_list(mentions), lang=lang,
+                client=client)
 
 
 def complete_datasets(engine: Engine) -> list[int]:
@@ -81,9 +95,13 @@ def complete_datasets(engine: Engine) -> list[int]:
 
 def iter_posts(engine: Engine, since: datetime | None = None, until: datetime | None = None,
                batch: int = 5000) -> Iterator[Post]:
-    """Posts of complete datasets in ``[since, until)``, by time then id, streamed in batches."""
+    """Posts of complete datasets in ``[since, until)``, by time then id, streamed in batches.
+
+    Columns are read raw and converted here: SQLAlchemy's per-value JSON and time processing
+    cost three times the rest of the read (measured on 311k posts).
+    """
     complete = select(DatasetRow.id).where(DatasetRow.status == "complete")
-    columns = [getattr(PostRow, name) for name in _POST_FIELDS]
+    columns = [type_coerce(getattr(PostRow, name), _RAW[name]) for name in _POST_FIELDS]
     query = select(*columns).where(PostRow.dataset_id.in_(complete))
     if since is not None:
         query = query.where(PostRow.created_at >= since)
@@ -93,3 +111,6 @@ def iter_posts(engine: Engine, since: datetime | None = None, until: datetime | 
     with engine.connect() as c:
         for row in c.execution_options(yield_per=batch).execute(query):
             yield _post(row)
+
+
+_RAW = {name: NullType() for name in _POST_FIELDS}
