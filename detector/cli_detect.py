@@ -136,7 +136,7 @@ def cmd_campaigns(args: argparse.Namespace, engine: Engine) -> int:
         rows = ranked_campaigns(engine, detection_id, args.limit)
         print(json.dumps([{"rank": r.rank, "id": r.campaign_id, "kind": r.kind, "score": r.score,
                            "size": r.size, "start": r.start.isoformat(), "end": r.end.isoformat(),
-                           "signals": r.signals, "events": r.events,
+                           "signals": r.signals, "events": r.events, "features": r.features,
                            "representative_text": r.representative_text} for r in rows]))
         return 0
     print_campaigns(engine, detection_id, args.limit)
@@ -159,8 +159,10 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
         print("evidence (posts of the events it shared; delay after the event's first post):")
     for e in evidence:
         mark = "*" if e.account_id == args.account_id else " "
+        similar = f"{e.similarity:4.2f}" if e.similarity is not None else "  - "
         print(f" {mark} {e.campaign_id}#{e.event} {e.signal:8} {e.posted_at:%Y-%m-%d %H:%M:%S} "
-              f"+{e.delay_s:6.0f}s {e.account_id:>20} {e.post_id:>20}  {_clip(e.text, 50)}")
+              f"+{e.delay_s:6.0f}s sim {similar} {e.account_id:>20} {e.post_id:>20}  "
+              f"{_clip(e.text, 50)}")
     return 0
 
 

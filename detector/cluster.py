@@ -30,6 +30,7 @@ class Campaign:
     events: list[Event] = field(default_factory=list)
     campaign_id: str = ""
     score: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
 
     @property
     def start(self) -> datetime:

@@ -13,6 +13,7 @@ import networkx as nx
 from detector.cluster import Campaign, ClusterParams, campaigns
 from detector.coortweet import CoortweetParams, co_shares, events_of, network_graph, shares_of
 from detector.coortweet import weights_of as coordinated_network_of
+from detector.features import account_behaviour, campaign_features
 from detector.fingerprint import FingerprintParams, near_duplicate_groups, signatures
 from detector.graph import GraphParams, account_graph, pair_weights
 from detector.link import AccountKey, LinkParams, co_action_events
@@ -27,6 +28,7 @@ class DetectParams:
 
     fingerprint: FingerprintParams = field(default_factory=FingerprintParams)
     similarity: float = 0.8
+    lsh_bands: int = 16          # 16 x 8 rows: every pair at 0.8 grouped (9 x 13 groups ~93%)
     link: LinkParams = field(default_factory=LinkParams)
     graph: GraphParams = field(default_factory=GraphParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
@@ -52,9 +54,25 @@ class Detection:
     graph: nx.Graph
     counts: dict[str, int]
     texts: dict[str, str]            # post id -> text, for the posts cited as evidence
+    similarity: dict[tuple[str, str], float] = field(default_factory=dict)  # (first, post) ids
 
 
-def text_groups(posts: Sequence[Post], params: DetectParams) -> dict[int, str]:
+@dataclass(frozen=True)
+class Fingerprints:
+    """The signatures computed for text grouping, kept to show how similar evidence texts are."""
+
+    row_of: dict[str, int]
+    signatures: Any
+
+    def similarity(self, first: str, second: str) -> float | None:
+        """Estimated Jaccard of two posts' texts (``None`` if either was not fingerprinted)."""
+        a, b = self.row_of.get(first), self.row_of.get(second)
+        if a is None or b is None:
+            return None
+        return float((self.signatures[a] == self.signatures[b]).mean())
+
+
+def fingerprint_texts(posts: Sequence[Post], params: DetectParams) -> tuple[dict[int, str], Fingerprints]:
     """Near-duplicate group of each original post with enough text (reposts carry no own text)."""
     chosen: list[int] = []
     texts: list[str] = []
@@ -66,9 +84,26 @@ def text_groups(posts: Sequence[Post], params: DetectParams) -> dict[int, str]:
             chosen.append(i)
             texts.append(normalized)
     if not chosen:
-        return {}
-    labels = near_duplicate_groups(signatures(texts, params.fingerprint), params.similarity)
-    return {i: f"t{chosen[int(label)]}" for i, label in zip(chosen, labels, strict=True)}
+        return {}, Fingerprints({}, None)
+    sigs = signatures(texts, params.fingerprint)
+    labels = near_duplicate_groups(sigs, params.similarity, params.lsh_bands)
+    groups = {i: f"t{chosen[int(label)]}" for i, label in zip(chosen, labels, strict=True)}
+    return groups, Fingerprints({posts[i].post_id: row for row, i in enumerate(chosen)}, sigs)
+
+
+def _similarities(found: Sequence[Campaign], prints: Fingerprints) -> dict[tuple[str, str], float]:
+    """For text evidence: each post's similarity to the first post of its event."""
+    result: dict[tuple[str, str], float] = {}
+    for campaign in found:
+        for event in campaign.events:
+            if event.signal != "text":
+                continue
+            first = event.participants[0].post_id
+            for p in event.participants:
+                value = prints.similarity(first, p.post_id)
+                if value is not None:
+                    result[(first, p.post_id)] = round(value, 4)
+    return result
 
 
 def _rank(found: list[Campaign]) -> list[Campaign]:
@@ -78,6 +113,7 @@ def _rank(found: list[Campaign]) -> list[Campaign]:
 
 def detect(posts: Sequence[Post], params: DetectParams = DetectParams()) -> Detection:
     """Campaigns, ranked, and a score for every account tied to another. ``posts`` in time order."""
+    prints = Fingerprints({}, None)
     if params.preset == "coortweet":
         pairs = co_shares(shares_of(posts), params.coortweet)
         events = events_of(pairs)
@@ -86,17 +122,24 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams()) -> Dete
         params = replace(params, cluster=replace(params.cluster, min_members=2),
                          graph=replace(params.graph, max_pair_event=10**9, relay_min_accounts=10**9))
     else:
-        events = list(co_action_events(posts, text_groups(posts, params), params.link))
+        groups, prints = fingerprint_texts(posts, params)
+        events = list(co_action_events(posts, groups, params.link))
         graph = account_graph(pair_weights(events, params.graph), params.graph)
     found = campaigns(graph, events, params.graph, params.cluster)
     for number, campaign in enumerate(found, start=1):
         campaign.campaign_id = f"{campaign.kind[0]}{number}"
     per_account = Counter((p.platform, p.account_id) for p in posts)
     scores = score_accounts(graph, found, per_account, params.graph, params.score)
+    behaviour = account_behaviour(p for p in posts if (p.platform, p.account_id) in scores)
+    for account, score in scores.items():
+        score.features.update(behaviour.get(account, {}))
     score_campaigns(found, scores)
+    for campaign in found:
+        campaign.features = campaign_features(campaign)
     cited = {p.post_id for c in found for e in c.events for p in e.participants}
     counts = {"posts": len(posts), "accounts": len(per_account), "events": len(events),
               "ties": graph.number_of_edges(), "campaigns": len(found),
               "flagged": sum(s.flagged for s in scores.values())}
     return Detection(params, _rank(found), scores, graph, counts,
-                     {p.post_id: p.text for p in posts if p.post_id in cited})
+                     {p.post_id: p.text for p in posts if p.post_id in cited},
+                     _similarities(found, prints))

@@ -77,3 +77,17 @@ def test_quality_on_a_simulated_dump_not_used_for_tuning() -> None:
               for a, s in result.scores.items() if s.flagged}
     quality = evaluate(sim.truth, chosen)
     assert quality.f1 >= 0.9 and quality.organic_fpr <= 0.01, quality.render()
+
+
+def test_features_and_text_similarity_evidence() -> None:
+    result = detect(hand_made())
+    relay = next(c for c in result.campaigns if c.kind == "relay")
+    assert relay.features["size"] == 30 and relay.features["text_diversity"] == 1.0
+    member = result.scores[("twitter", "1200")]
+    assert member.features["main_client_share"] == 1.0 and member.features["repost_ratio"] == 0.0
+    ring = result.scores[("twitter", "1100")]
+    assert ring.features["repost_ratio"] == 1.0
+    event = relay.events[0]
+    first = event.participants[0].post_id
+    values = [result.similarity[(first, p.post_id)] for p in event.participants]
+    assert values[0] == 1.0 and min(values) >= 0.8       # near-identical: only the link differs

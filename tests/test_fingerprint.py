@@ -86,6 +86,15 @@ def test_copies_of_a_relayed_message_get_one_signature() -> None:
     assert not np.array_equal(rows[0], rows[2])
 
 
+def test_a_lone_surrogate_is_hashed_not_fatal() -> None:
+    # broken input (a half emoji from a bad decoder): hashed as datasketch would hash its bytes
+    params = FingerprintParams(num_perm=16)
+    minhash = MinHash(num_perm=16)
+    for shingle in shingles("ab\ud83dcdef", 5):
+        minhash.update(shingle.encode("utf-8", "surrogatepass"))
+    np.testing.assert_array_equal(signatures(["ab\ud83dcdef"], params)[0], minhash.hashvalues)
+
+
 def test_no_texts() -> None:
     assert signatures([], FingerprintParams(num_perm=16)).shape == (0, 16)
 
@@ -93,7 +102,8 @@ def test_no_texts() -> None:
 def test_small_chunks_and_store_give_the_same_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
     params = FingerprintParams(num_perm=16)
     expected = signatures(TEXTS, params)
-    monkeypatch.setattr(fingerprint, "_CHUNK_TEXTS", 2)
+    monkeypatch.setattr(fingerprint, "_CHUNK_TEXTS", 3)
+    monkeypatch.setattr(fingerprint, "_CHUNK_CHARS", 60)        # the 300-char text is a chunk alone
     monkeypatch.setattr(fingerprint, "_CACHE_LIMIT", 40)        # the shingle store is emptied often
     monkeypatch.setattr(fingerprint, "_BLOCK_ELEMENTS", 7)      # one permutation at a time
     np.testing.assert_array_equal(signatures(TEXTS, params), expected)

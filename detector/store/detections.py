@@ -43,7 +43,7 @@ def _campaign_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]
     return [{"detection_id": detection_id, "campaign_id": c.campaign_id, "rank": rank,
              "kind": c.kind, "score": c.score, "size": len(c.members), "start": c.start,
              "end": c.end, "signals": c.signals, "events": len(c.events),
-             "representative_text": _representative(c, result.texts)}
+             "representative_text": _representative(c, result.texts), "features": c.features}
             for rank, c in enumerate(result.campaigns, start=1)]
 
 
@@ -66,12 +66,14 @@ def _evidence_rows(detection_id: int, result: Detection) -> Iterator[dict[str, A
     for campaign in result.campaigns:
         events = sorted(campaign.events, key=lambda e: (-e.size, e.start))[:MAX_EVENTS_PER_CAMPAIGN]
         for number, event in enumerate(events, start=1):
+            first = event.participants[0].post_id
             for p in event.participants:
                 yield {"detection_id": detection_id, "campaign_id": campaign.campaign_id,
                        "event": number, "signal": event.signal, "content_key": event.key,
                        "platform": p.account[0], "account_id": p.account[1],
                        "post_id": p.post_id, "posted_at": p.time,
-                       "delay_s": (p.time - event.start).total_seconds(), "event_size": event.size}
+                       "delay_s": (p.time - event.start).total_seconds(), "event_size": event.size,
+                       "similarity": result.similarity.get((first, p.post_id))}
 
 
 def _tie_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
@@ -133,6 +135,7 @@ class EvidencePost:
     posted_at: datetime
     delay_s: float
     event_size: int
+    similarity: float | None
     text: str
 
 
@@ -156,7 +159,7 @@ def account_evidence(engine: Engine, detection_id: int, platform: str, account_i
                  .where(EvidenceRow.detection_id == detection_id)
                  .order_by(EvidenceRow.campaign_id, EvidenceRow.event, EvidenceRow.posted_at))
         posts = [EvidencePost(e.campaign_id, e.event, e.signal, e.post_id, e.account_id,
-                              e.posted_at, e.delay_s, e.event_size, text)
+                              e.posted_at, e.delay_s, e.event_size, e.similarity, text)
                  for e, text in session.execute(query).all()]
         session.expunge(row)
     return row, posts

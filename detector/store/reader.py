@@ -74,7 +74,8 @@ def _as_list(value: Any) -> tuple[str, ...]:
 def _as_time(value: Any) -> datetime:
     if isinstance(value, str):  # SQLite: SQLAlchemy's naive UTC text
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    moment: datetime = value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _post(row: Any) -> Post:

@@ -155,6 +155,7 @@ class CampaignRow(Base):
     signals: Mapped[list[str]] = mapped_column(JSON)
     events: Mapped[int] = mapped_column(Integer)
     representative_text: Mapped[str] = mapped_column(Text)
+    features: Mapped[dict[str, float]] = mapped_column(JSON)
 
 
 class CampaignMemberRow(Base):
@@ -208,6 +209,7 @@ class EvidenceRow(Base):
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delay_s: Mapped[float] = mapped_column(Float)
     event_size: Mapped[int] = mapped_column(Integer)
+    similarity: Mapped[float | None] = mapped_column(Float)  # text events: to the first post
 
 
 class TieRow(Base):

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("signals", sa.JSON(), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("representative_text", sa.Text(), nullable=False),
+        sa.Column("features", sa.JSON(), nullable=False),
     )
     op.create_index("ix_campaigns_detection_rank", "campaigns", ["detection_id", "rank"])
     op.create_table(
@@ -91,6 +92,7 @@ def upgrade() -> None:
         sa.Column("posted_at", TIME, nullable=False),
         sa.Column("delay_s", sa.Float(), nullable=False),
         sa.Column("event_size", sa.Integer(), nullable=False),
+        sa.Column("similarity", sa.Float(), nullable=True),
     )
     op.create_index("ix_evidence_account", "evidence", ["detection_id", "platform", "account_id"])
     op.create_index("ix_evidence_campaign", "evidence", ["detection_id", "campaign_id"])
