@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -111,7 +111,8 @@ def _rank(found: list[Campaign]) -> list[Campaign]:
     return ranked
 
 
-def detect(posts: Sequence[Post], params: DetectParams = DetectParams()) -> Detection:
+def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
+           created: Mapping[AccountKey, datetime] | None = None) -> Detection:
     """Campaigns, ranked, and a score for every account tied to another. ``posts`` in time order."""
     prints = Fingerprints({}, None)
     if params.preset == "coortweet":
@@ -130,12 +131,12 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams()) -> Dete
         campaign.campaign_id = f"{campaign.kind[0]}{number}"
     per_account = Counter((p.platform, p.account_id) for p in posts)
     scores = score_accounts(graph, found, per_account, params.graph, params.score)
-    behaviour = account_behaviour(p for p in posts if (p.platform, p.account_id) in scores)
+    behaviour = account_behaviour(posts, scores, created)
     for account, score in scores.items():
         score.features.update(behaviour.get(account, {}))
     score_campaigns(found, scores)
     for campaign in found:
-        campaign.features = campaign_features(campaign)
+        campaign.features = campaign_features(campaign, created)
     cited = {p.post_id for c in found for e in c.events for p in e.participants}
     counts = {"posts": len(posts), "accounts": len(per_account), "events": len(events),
               "ties": graph.number_of_edges(), "campaigns": len(found),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from detector.cluster import Campaign
 from detector.link import AccountKey
@@ -30,29 +31,64 @@ def _entropy(counts: Iterable[int], bins: int) -> float:
     return -sum(c / total * math.log(c / total) for c in values) / math.log(bins)
 
 
-def account_behaviour(posts: Iterable[Post]) -> dict[AccountKey, dict[str, float]]:
-    """Per account: posts, repost ratio, posting-hour entropy, share of posts from its main app."""
+def account_behaviour(posts: Iterable[Post], keep: Container[AccountKey],
+                      created: Mapping[AccountKey, datetime] | None = None,
+                      ) -> dict[AccountKey, dict[str, float]]:
+    """Per account in ``keep``: posts, repost ratio, posting-hour entropy, share of posts from
+    its main app, how rare that app is among all accounts (1: only this account uses it), and
+    its age in days at its first post when ``created`` knows it."""
     tallies: dict[AccountKey, _Tally] = defaultdict(_Tally)
+    app_users: dict[str, set[AccountKey]] = defaultdict(set)
+    first: dict[AccountKey, datetime] = {}
     for post in posts:
-        tally = tallies[(post.platform, post.account_id)]
+        account = (post.platform, post.account_id)
+        if post.client:
+            app_users[post.client].add(account)
+        if account not in keep:
+            continue
+        first.setdefault(account, post.created_at)
+        tally = tallies[account]
         tally.posts += 1
         tally.reposts += post.repost_of is not None
         tally.hours[post.created_at.hour] += 1
         if post.client:
             tally.clients[post.client] += 1
-    return {account: {
-        "posts": float(t.posts),
-        "repost_ratio": round(t.reposts / t.posts, 4),
-        "hour_entropy": round(_entropy(t.hours.values(), 24), 4),
-        "main_client_share": round(max(t.clients.values()) / t.posts, 4) if t.clients else 0.0,
-    } for account, t in tallies.items()}
+    everyone = max(len(set().union(*app_users.values())) if app_users else 0, 1)
+    result = {}
+    for account, t in tallies.items():
+        main = t.clients.most_common(1)[0][0] if t.clients else None
+        features = {
+            "posts": float(t.posts),
+            "repost_ratio": round(t.reposts / t.posts, 4),
+            "hour_entropy": round(_entropy(t.hours.values(), 24), 4),
+            "main_client_share": round(t.clients[main] / t.posts, 4) if main else 0.0,
+            "main_client_rarity": round(1 - len(app_users[main]) / everyone, 4) if main else 0.0,
+        }
+        if created and account in created:
+            features["account_age_days"] = round((first[account] - created[account]).total_seconds()
+                                                 / 86400, 2)
+        result[account] = features
+    return result
 
 
-def campaign_features(campaign: Campaign) -> dict[str, float]:
-    """Size, span, events, burstiness (median event span), text diversity, signals."""
+def _creation_clustering(campaign: Campaign, created: Mapping[AccountKey, datetime]) -> float | None:
+    """Share of members (with a known creation date) created within 30 days of their median."""
+    dates = sorted(created[a] for a in campaign.members if a in created)
+    if len(dates) < 2:
+        return None
+    middle = dates[len(dates) // 2]
+    return round(sum(abs((d - middle).days) <= 30 for d in dates) / len(dates), 4)
+
+
+def campaign_features(campaign: Campaign,
+                      created: Mapping[AccountKey, datetime] | None = None) -> dict[str, float]:
+    """Size, span, events, burstiness (median event span), text diversity, signals, and how
+    clustered the members' creation dates are when ``created`` knows them."""
     spans = [(e.end - e.start).total_seconds() for e in campaign.events]
     text_events = [e for e in campaign.events if e.signal == "text"]
-    return {
+    clustering = _creation_clustering(campaign, created) if created else None
+    extra = {"created_within_30_days": clustering} if clustering is not None else {}
+    return extra | {
         "size": float(len(campaign.members)),
         "span_s": (campaign.end - campaign.start).total_seconds(),
         "events": float(len(campaign.events)),

@@ -8,7 +8,7 @@ from importlib import metadata
 from sqlalchemy import Engine
 
 from detector.detect import Detection, DetectParams, detect
-from detector.store import complete_datasets, iter_posts
+from detector.store import account_creation, complete_datasets, iter_posts
 from detector.store.detections import save_detection
 
 LIBRARIES = ("cib-detector", "datasketch", "networkx", "numpy", "scikit-learn", "sqlalchemy")
@@ -34,7 +34,7 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
     """Detect on the posts of complete datasets in ``[since, until)`` and store the run."""
     datasets = complete_datasets(engine)
     posts = list(iter_posts(engine, since, until))  # linking needs random access by index
-    result = detect(posts, params)
+    result = detect(posts, params, account_creation(engine))
     detection_id = save_detection(engine, result, versions=versions(), datasets=datasets,
                                   since=since, until=until)
     return detection_id, result

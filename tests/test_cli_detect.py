@@ -31,6 +31,8 @@ def test_campaigns_json(detected: str, capsys: pytest.CaptureFixture[str]) -> No
     assert sorted((r["kind"], r["size"]) for r in rows) == [("network", 5), ("relay", 30)]
     relay = next(r for r in rows if r["kind"] == "relay")
     assert relay["representative_text"].startswith("Ce soir je vote Jean")
+    # the dump's accounts were all created on 2010-05-01 (tests/factories.py)
+    assert relay["features"]["created_within_30_days"] == 1.0 and relay["features"]["size"] == 30
 
 
 def test_account_shows_score_why_and_evidence(detected: str, capsys: pytest.CaptureFixture[str]) -> None:

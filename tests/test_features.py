@@ -21,9 +21,26 @@ def test_account_behaviour() -> None:
              post(2, account=1, seconds=3600, client="Twitpop", repost_of="9"),
              post(3, account=1, seconds=7200, client="Twitter Web App", repost_of="9"),
              post(4, account=2, seconds=0)]
-    found = account_behaviour(posts)
+    found = account_behaviour(posts, {("twitter", "1001"), ("twitter", "1002")})
     first = found[("twitter", "1001")]
     assert first["posts"] == 3 and first["repost_ratio"] == pytest.approx(0.6667, abs=1e-4)
     assert first["main_client_share"] == pytest.approx(0.6667, abs=1e-4)
     assert first["hour_entropy"] == pytest.approx(1.0986 / 3.1781, abs=1e-3)   # 3 hours of 24
     assert found[("twitter", "1002")]["main_client_share"] == 0.0              # no app known
+
+
+def test_app_rarity_and_account_age() -> None:
+    from datetime import timedelta
+
+    from tests.factories import T0
+
+    posts = [post(1, account=1, client="Twitpop"), post(2, account=2, client="Twitter Web App"),
+             post(3, account=3, client="Twitter Web App"), post(4, account=4, client="Twitter Web App")]
+    keep = {("twitter", "1001"), ("twitter", "1002")}
+    created = {("twitter", "1001"): T0 - timedelta(days=2)}
+    found = account_behaviour(posts, keep, created)
+    assert set(found) == keep
+    assert found[("twitter", "1001")]["main_client_rarity"] == 0.75      # 1 of 4 accounts
+    assert found[("twitter", "1002")]["main_client_rarity"] == 0.25      # 3 of 4 accounts
+    assert found[("twitter", "1001")]["account_age_days"] == 2.0
+    assert "account_age_days" not in found[("twitter", "1002")]

@@ -10,7 +10,15 @@ from detector.store.database import (
     open_database,
     resolve_url,
 )
-from detector.store.reader import Stats, complete_datasets, datasets, iter_posts, rejections, stats
+from detector.store.reader import (
+    Stats,
+    account_creation,
+    complete_datasets,
+    datasets,
+    iter_posts,
+    rejections,
+    stats,
+)
 from detector.store.writer import (
     BatchResult,
     discard_dataset_posts,
@@ -25,7 +33,7 @@ __all__ = [
     "URL_VARIABLE",
     "BatchResult",
     "Stats",
-    "complete_datasets", "current_revision_of",
+    "account_creation", "complete_datasets", "current_revision_of",
     "datasets",
     "discard_dataset_posts",
     "finish_dataset",

@@ -88,6 +88,15 @@ def _post(row: Any) -> Post:
                 client=client)
 
 
+def account_creation(engine: Engine) -> dict[tuple[str, str], datetime]:
+    """When each account with a known creation date was created."""
+    with engine.connect() as c:
+        rows = c.execute(select(AccountRow.platform, AccountRow.account_id, AccountRow.created_at)
+                         .where(AccountRow.created_at.is_not(None)))
+        return {(platform, account): created for platform, account, created in rows
+                if created is not None}
+
+
 def complete_datasets(engine: Engine) -> list[int]:
     with engine.connect() as c:
         return list(c.execute(select(DatasetRow.id).where(DatasetRow.status == "complete")
