@@ -85,7 +85,7 @@ def fingerprint_texts(posts: Sequence[Post], params: DetectParams) -> tuple[dict
             texts.append(normalized)
     if not chosen:
         return {}, Fingerprints({}, None)
-    sigs = signatures(texts, params.fingerprint)
+    sigs = signatures(texts, params.fingerprint, normalized=True)
     labels = near_duplicate_groups(sigs, params.similarity, params.lsh_bands)
     groups = {i: f"t{chosen[int(label)]}" for i, label in zip(chosen, labels, strict=True)}
     return groups, Fingerprints({posts[i].post_id: row for row, i in enumerate(chosen)}, sigs)

@@ -72,15 +72,18 @@ def shingles(text: str, size: int) -> list[str]:
     return [normal[i:i + size] for i in range(len(normal) - size + 1)]
 
 
-def signatures(texts: Sequence[str], params: FingerprintParams) -> Signatures:
+def signatures(texts: Sequence[str], params: FingerprintParams, *,
+               normalized: bool = False) -> Signatures:
     """MinHash signatures, one row per text, equal to datasketch's ``MinHash.hashvalues``.
 
     Shape ``(len(texts), params.num_perm)``; dtype uint32 for "affine32", uint64 otherwise (as
     datasketch). A text without shingles gets datasketch's empty signature (every value maximal).
-    Texts with the same normal form are sketched once.
+    Texts with the same normal form are sketched once. ``normalized=True`` says the caller
+    already applied ``normalize_text`` (it is idempotent, so this only saves its cost).
     """
     index: dict[str, int] = {}
-    rows = np.fromiter((index.setdefault(normalize_text(t), len(index)) for t in texts),
+    normal = (lambda t: t) if normalized else normalize_text
+    rows = np.fromiter((index.setdefault(normal(t), len(index)) for t in texts),
                        dtype=np.intp, count=len(texts))
     distinct = list(index)
     out = np.empty((len(distinct), params.num_perm), dtype=_dtype(params.scheme))

@@ -17,6 +17,7 @@ from detector.fingerprint import (
     shingles,
     signatures,
 )
+from detector.normalize import normalize_text
 
 TEXTS = [
     "The city council voted tonight to close the library",
@@ -232,3 +233,10 @@ def test_a_row_is_always_grouped_with_a_copy_of_itself(sigs: npt.NDArray[np.uint
     labels = near_duplicate_groups(np.vstack([sigs, sigs[row]]), threshold=0.9)
     assert labels[row] == labels[-1]
     assert labels[row] == labels[labels[row]] <= row      # a label is its group's smallest row
+
+
+def test_signatures_of_already_normalized_texts_are_the_same() -> None:
+    texts = ["RT @a: Ünïcödé  TEXT https://x.org/1", "plain words here", ""]
+    params = FingerprintParams(num_perm=16)
+    normal = [normalize_text(t) for t in texts]
+    assert (signatures(normal, params, normalized=True) == signatures(texts, params)).all()
