@@ -16,7 +16,7 @@ from detector.coortweet import weights_of as coordinated_network_of
 from detector.features import account_behaviour, campaign_features
 from detector.fingerprint import FingerprintParams, near_duplicate_groups, signatures
 from detector.graph import GraphParams, account_graph, pair_weights
-from detector.link import AccountKey, LinkParams, co_action_events
+from detector.link import AccountKey, Event, LinkParams, co_action_events
 from detector.normalize import normalize_text
 from detector.records import Post
 from detector.score import AccountScore, ScoreParams, score_accounts, score_campaigns
@@ -107,8 +107,23 @@ def _similarities(found: Sequence[Campaign], prints: Fingerprints) -> dict[tuple
 
 
 def _rank(found: list[Campaign]) -> list[Campaign]:
-    ranked = sorted(found, key=lambda c: (-c.score, -len(c.members), c.start, c.members))
-    return ranked
+    return sorted(found, key=lambda c: (-c.score, -len(c.members), c.start, c.members))
+
+
+def _coortweet_ties(posts: Sequence[Post],
+                    params: DetectParams) -> tuple[list[Event], nx.Graph, DetectParams]:
+    """CooRTweet's network: every co-sharing pair counts (no crowd cut-off, no relays)."""
+    pairs = co_shares(shares_of(posts), params.coortweet)
+    params = replace(params, cluster=replace(params.cluster, min_members=2),
+                     graph=replace(params.graph, max_pair_event=10**9, relay_min_accounts=10**9))
+    return events_of(pairs), network_graph(coordinated_network_of(pairs)), params
+
+
+def _ties(posts: Sequence[Post], params: DetectParams) -> tuple[list[Event], nx.Graph, Fingerprints]:
+    """Co-action events on every signal and the significant ties they make."""
+    groups, prints = fingerprint_texts(posts, params)
+    events = list(co_action_events(posts, groups, params.link))
+    return events, account_graph(pair_weights(events, params.graph), params.graph), prints
 
 
 def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
@@ -116,16 +131,9 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
     """Campaigns, ranked, and a score for every account tied to another. ``posts`` in time order."""
     prints = Fingerprints({}, None)
     if params.preset == "coortweet":
-        pairs = co_shares(shares_of(posts), params.coortweet)
-        events = events_of(pairs)
-        graph = network_graph(coordinated_network_of(pairs))
-        # every co-sharing pair counts (no crowd cut-off, no relays): CooRTweet's own network
-        params = replace(params, cluster=replace(params.cluster, min_members=2),
-                         graph=replace(params.graph, max_pair_event=10**9, relay_min_accounts=10**9))
+        events, graph, params = _coortweet_ties(posts, params)
     else:
-        groups, prints = fingerprint_texts(posts, params)
-        events = list(co_action_events(posts, groups, params.link))
-        graph = account_graph(pair_weights(events, params.graph), params.graph)
+        events, graph, prints = _ties(posts, params)
     found = campaigns(graph, events, params.graph, params.cluster)
     for number, campaign in enumerate(found, start=1):
         campaign.campaign_id = f"{campaign.kind[0]}{number}"

@@ -49,3 +49,21 @@ def test_shares_of_coortweet_posts_use_the_content_id() -> None:
     assert len(shares) == 300
     assert shares[0] == Share("85d2d12251a735ce05255061f7f231e2", "0fb4232d1b7b37069c13ee17579bd10e",
                               "114e22f1b2b648528277b76f0b0224e7", 1623881091)
+
+
+def test_preset_detection_ties_are_coortweets_pairs() -> None:
+    from detector.detect import DetectParams, detect
+    from tests.factories import post
+
+    # 1001-1002 co-share o1 and o2 within seconds, 1001-1003 o3; 1004 shares o1 a minute late
+    shares = [(1, 0, "o1"), (2, 3, "o1"), (4, 60, "o1"), (1, 500, "o2"), (2, 505, "o2"),
+              (3, 900, "o3"), (1, 908, "o3"), (4, 5000, "o9"), (3, 7000, "o8")]
+    posts = [post(n, account=a, seconds=t, repost_of=o) for n, (a, t, o) in enumerate(shares)]
+    expected = coordinated_network(shares_of(posts))
+    assert expected == {("1001", "1002"): 2, ("1001", "1003"): 1}
+    result = detect(posts, DetectParams(preset="coortweet"))
+    found = {tuple(sorted((a[1], b[1]))) for a, b in result.graph.edges}
+    assert found == set(expected)
+    assert result.params.preset == "coortweet"          # what ran is what is stored
+    members = {a for c in result.campaigns for a in c.members}
+    assert members == {("twitter", a) for pair in expected for a in pair}
