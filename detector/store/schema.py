@@ -227,3 +227,74 @@ class TieRow(Base):
     weight: Mapped[float] = mapped_column(Float)
     contents: Mapped[int] = mapped_column(Integer)
     signals: Mapped[str] = mapped_column(String(64))
+
+
+class JobRow(Base):
+    """Background work asked for over the API (ingest an upload, delete a dataset), with progress.
+
+    ``state`` is ``queued``, ``running``, ``done`` or ``failed``; a ``running`` job whose
+    ``heartbeat_at`` is older than the lease was cut off (its worker died) and is run again.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str | None] = mapped_column(String(512))
+    path: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    format: Mapped[str | None] = mapped_column(String(32))
+    dataset_id: Mapped[int | None] = mapped_column(Integer)
+    detection_id: Mapped[int | None] = mapped_column(Integer)
+    read: Mapped[int] = mapped_column(BigInteger, default=0)
+    stored: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    percent: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiKeyRow(Base):
+    """An API key: only a SHA-256 of its secret is kept; ``prefix`` finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LookupBandRow(Base):
+    """The text-lookup index: one row per (MinHash band key, post). No foreign key on purpose:
+    a band whose post is gone is dropped by the join, and deleting posts stays cheap."""
+
+    __tablename__ = "lookup_bands"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    post_ref: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class LookupStateRow(Base):
+    """How far the lookup index got: every post with ``posts.id <= last_post_ref`` is in it."""
+
+    __tablename__ = "lookup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_post_ref: Mapped[int] = mapped_column(BigInteger, default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
