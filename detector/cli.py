@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from detector import store
 from detector.cli_detect import add_commands, print_campaigns
+from detector.cli_serve import add_commands as add_service_commands
 from detector.cli_sim import add_commands as add_simulation_commands
 from detector.errors import CibError
 from detector.ingest import FORMATS, load_mapping
@@ -88,6 +89,11 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
             continue
         close()
         _print_report(report, sys.stdout, sys.stderr)
+    from detector.store.lookup import update_lookup_index
+
+    update, close = _progress(sys.stderr)   # posts indexed for text lookup; silent in pipes
+    update_lookup_index(engine, progress=update)
+    close()
     return 1 if failed else 0
 
 
@@ -120,8 +126,11 @@ def demo_dump() -> Path:
 
 
 def cmd_demo(args: argparse.Namespace, engine: Engine) -> int:
+    from detector.store.lookup import update_lookup_index
+
     report = ingest_file(engine, demo_dump(), IngestOptions())
     _print_report(report, sys.stdout, sys.stderr)
+    update_lookup_index(engine)
     print(summarize(store.iter_posts(engine)).render())
     detection_id, result = run_detection(engine)
     print(f"\ndetection {detection_id}: {result.counts['campaigns']} campaigns, "
@@ -174,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(commands, _add_db)
     add_simulation_commands(commands, _add_db)
+    add_service_commands(commands, _add_db)
 
     demo = commands.add_parser("demo", help="ingest the bundled demo dump, detect, show the campaigns",
                                epilog=EPILOG_DEMO, formatter_class=raw)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from detector.errors import BadRecord, CibError, CorruptDump
-from detector.ingest import ColumnMapping, open_dump
+from detector.ingest import MAX_RATIO, ColumnMapping, ReadMeter, open_dump
 from detector.records import Account, Post, Rejected
 from detector.store import (
     discard_dataset_posts,
@@ -30,6 +30,7 @@ from detector.store import (
 from detector.store.rows import KnownAccounts, PreparedBatch, prepare_batch
 
 Progress = Callable[[int], None]
+"""Called with the number of records read in each batch (the CLI's progress bar)."""
 SHOWN_REJECTIONS = 20
 PARALLEL_MIN_BYTES = 4 << 20
 
@@ -44,6 +45,7 @@ class IngestOptions:
     force: bool = False
     batch_size: int = 10_000
     parallel: bool | None = None
+    max_ratio: float = MAX_RATIO
 
 
 @dataclass
@@ -79,16 +81,19 @@ def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterat
     rejected: list[Rejected] = []
     known = KnownAccounts()
     formats: list[str] = []
+    meter = ReadMeter()
 
     def flush() -> PreparedBatch:
         batch = prepare_batch(posts, accounts, rejected, known, dialect)
         batch.formats = tuple(dict.fromkeys(formats))
+        batch.position = meter.position()
         posts.clear()
         accounts.clear()
         rejected.clear()
         return batch
 
-    for part in open_dump(path, options.fmt, options.mapping):
+    for part in open_dump(path, options.fmt, options.mapping, max_ratio=options.max_ratio,
+                          meter=meter):
         formats.append(part.format)
         for record in part.records:
             if isinstance(record, Post):
@@ -183,8 +188,12 @@ class _Dataset:
         return self.id
 
 
+BatchDone = Callable[["IngestReport", int], None]
+"""Called after each stored batch with the running report and the bytes of the file read so far."""
+
+
 def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatch],
-               report: IngestReport, progress: Progress | None) -> None:
+               report: IngestReport, progress: Progress | None, on_batch: BatchDone | None) -> None:
     for batch in batches:
         result = write_batch(engine, dataset.ensure(batch.formats), batch, report.rejected)
         report.format = "+".join(batch.formats)
@@ -196,6 +205,9 @@ def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatc
         report.rejections.extend(batch.rejected[:max(room, 0)])
         if progress:
             progress(batch.read)
+        if on_batch:
+            report.dataset_id = dataset.id
+            on_batch(report, batch.position)
 
 
 def _use_reader_process(options: IngestOptions, size: int) -> bool:
@@ -203,7 +215,7 @@ def _use_reader_process(options: IngestOptions, size: int) -> bool:
 
 
 def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptions(),
-                progress: Progress | None = None) -> IngestReport:
+                progress: Progress | None = None, on_batch: BatchDone | None = None) -> IngestReport:
     """Read ``path`` and store its posts. Idempotent: posts already stored are counted as
     duplicates; a file already ingested completely is skipped unless ``options.force``.
 
@@ -225,7 +237,7 @@ def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptio
     batches = (_from_reader(path, options, dialect) if _use_reader_process(options, digest[1])
                else prepared_batches(path, options, dialect))
     try:
-        _store_all(engine, dataset, batches, report, progress)
+        _store_all(engine, dataset, batches, report, progress, on_batch)
     except KeyboardInterrupt:
         if dataset.id is not None:
             finish_dataset(engine, dataset.id, "interrupted", "interrupted by the user")

@@ -11,12 +11,13 @@ from typing import Any, BinaryIO
 from detector.errors import BadMapping, UnknownDumpFormat
 from detector.ingest.csvformats import read_coortweet, read_ioarchive, read_ira
 from detector.ingest.mapped import ColumnMapping, load_mapping, read_mapped
-from detector.ingest.opener import Member, open_members
+from detector.ingest.opener import MAX_RATIO, Member, ReadMeter, open_members
 from detector.ingest.sniff import FORMATS, PEEK, sniff_format
 from detector.ingest.twitter import read_twarc2, read_v1
 from detector.records import Record
 
-__all__ = ["FORMATS", "ColumnMapping", "DumpPart", "load_mapping", "open_dump", "read_dump",
+__all__ = ["FORMATS", "MAX_RATIO", "ColumnMapping", "DumpPart", "ReadMeter", "load_mapping",
+           "open_dump", "read_dump",
            "read_stream", "sniff_format"]
 
 _READERS: dict[str, Callable[[BinaryIO, str], Iterator[Record]]] = {
@@ -63,13 +64,14 @@ def _member_part(member: Member, fmt: str | None, mapping: ColumnMapping | None)
     return read_stream(member.stream, member.name, fmt, mapping)
 
 
-def open_dump(path: Path, fmt: str | None = None,
-              mapping: ColumnMapping | None = None) -> Iterator[DumpPart]:
+def open_dump(path: Path, fmt: str | None = None, mapping: ColumnMapping | None = None, *,
+              max_ratio: float = MAX_RATIO, meter: ReadMeter | None = None) -> Iterator[DumpPart]:
     """Yield each part of the dump at ``path`` (one, or one per zip member), in order.
 
-    Each part's records must be consumed before asking for the next part.
+    Each part's records must be consumed before asking for the next part. ``meter`` reports how
+    far into the file reading got; content expanding beyond ``max_ratio`` is refused.
     """
-    for member in open_members(path):
+    for member in open_members(path, max_ratio=max_ratio, meter=meter):
         yield _member_part(member, fmt, mapping)
 
 

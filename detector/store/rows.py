@@ -61,6 +61,7 @@ class PreparedBatch:
     rejected: list[Rejected] = field(default_factory=list)
     read_posts: int = 0                                   # before removing in-batch duplicates
     formats: tuple[str, ...] = ()
+    position: int = 0                                     # bytes of the file read so far
 
     @property
     def read(self) -> int:

@@ -141,7 +141,10 @@ class DetectionRow(Base):
 
 class CampaignRow(Base):
     __tablename__ = "campaigns"
-    __table_args__ = (Index("ix_campaigns_detection_rank", "detection_id", "rank"),)
+    __table_args__ = (
+        Index("ix_campaigns_detection_rank", "detection_id", "rank"),
+        Index("ix_campaigns_detection_campaign", "detection_id", "campaign_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
@@ -160,7 +163,10 @@ class CampaignRow(Base):
 
 class CampaignMemberRow(Base):
     __tablename__ = "campaign_members"
-    __table_args__ = (Index("ix_campaign_members_account", "detection_id", "platform", "account_id"),)
+    __table_args__ = (
+        Index("ix_campaign_members_by_account", "detection_id", "platform", "account_id", "campaign_id"),
+        Index("ix_campaign_members_campaign", "detection_id", "campaign_id", "platform", "account_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
@@ -173,7 +179,7 @@ class AccountScoreRow(Base):
     __tablename__ = "account_scores"
     __table_args__ = (
         UniqueConstraint("detection_id", "platform", "account_id", name="uq_account_scores"),
-        Index("ix_account_scores_score", "detection_id", "score"),
+        Index("ix_account_scores_rank", "detection_id", "score", "platform", "account_id", "flagged"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -194,7 +200,7 @@ class EvidenceRow(Base):
     __tablename__ = "evidence"
     __table_args__ = (
         Index("ix_evidence_account", "detection_id", "platform", "account_id"),
-        Index("ix_evidence_campaign", "detection_id", "campaign_id"),
+        Index("ix_evidence_event", "detection_id", "campaign_id", "event", "posted_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -216,7 +222,7 @@ class TieRow(Base):
     """A significant tie of the account graph (for exports): two accounts, weight, signals."""
 
     __tablename__ = "ties"
-    __table_args__ = (Index("ix_ties_detection", "detection_id"),)
+    __table_args__ = (Index("ix_ties_account", "detection_id", "platform_a", "account_a"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
@@ -259,6 +265,7 @@ class JobRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(128))
+    worker: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

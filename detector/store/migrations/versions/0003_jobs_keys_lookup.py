@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("error_code", sa.String(64), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("owner", sa.String(128), nullable=True),
+        sa.Column("worker", sa.String(128), nullable=True),
         sa.Column("created_at", TIME, nullable=False),
         sa.Column("started_at", TIME, nullable=True),
         sa.Column("heartbeat_at", TIME, nullable=True),
@@ -71,8 +72,47 @@ def upgrade() -> None:
         sa.Column("last_post_ref", sa.BigInteger(), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
     )
+    _add_query_indexes()
 
 
 def downgrade() -> None:
+    _drop_query_indexes()
     for table in ("lookup_state", "lookup_bands", "api_keys", "jobs"):
         op.drop_table(table)
+
+
+# The API's reads (detector/store/queries.py): accounts by score (whole order, flagged for
+# counts), a campaign's members and an account's campaigns (both covering: SQLite prefers a
+# covering index), evidence by event, ties by account. _REPLACED are the 0002 indexes that
+# these extend.
+_QUERY_INDEXES = (
+    ("ix_account_scores_rank", "account_scores",
+     ["detection_id", "score", "platform", "account_id", "flagged"]),
+    ("ix_campaigns_detection_campaign", "campaigns", ["detection_id", "campaign_id"]),
+    ("ix_campaign_members_campaign", "campaign_members",
+     ["detection_id", "campaign_id", "platform", "account_id"]),
+    ("ix_campaign_members_by_account", "campaign_members",
+     ["detection_id", "platform", "account_id", "campaign_id"]),
+    ("ix_evidence_event", "evidence", ["detection_id", "campaign_id", "event", "posted_at"]),
+    ("ix_ties_account", "ties", ["detection_id", "platform_a", "account_a"]),
+)
+_REPLACED = (
+    ("ix_account_scores_score", "account_scores", ["detection_id", "score"]),
+    ("ix_campaign_members_account", "campaign_members", ["detection_id", "platform", "account_id"]),
+    ("ix_evidence_campaign", "evidence", ["detection_id", "campaign_id"]),
+    ("ix_ties_detection", "ties", ["detection_id"]),
+)
+
+
+def _add_query_indexes() -> None:
+    for name, table, columns in _QUERY_INDEXES:
+        op.create_index(name, table, columns)
+    for name, table, _ in _REPLACED:
+        op.drop_index(name, table_name=table)
+
+
+def _drop_query_indexes() -> None:
+    for name, table, columns in _REPLACED:
+        op.create_index(name, table, columns)
+    for name, table, _ in _QUERY_INDEXES:
+        op.drop_index(name, table_name=table)

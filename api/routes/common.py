@@ -1,0 +1,46 @@
+"""What several routes share: the latest detection, page parameters, error responses for docs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from sqlalchemy import Engine
+
+from api.errors import ApiError
+from api.schemas import ErrorResponse
+from detector.store.detections import latest_detection
+
+MAX_PAGE = 500
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Results to skip (for the next page).")]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {400: "Malformed request.", 401: "No API key, an unknown key or a revoked key.",
+            403: "The key's scope does not allow this route.", 404: "No such resource.",
+            409: "The resource is busy (a dataset still being ingested).",
+            413: "Upload larger than the limit, or a decompression bomb.",
+            415: "The file is not a dump in a format we read.",
+            422: "An invalid parameter (the field is named in the message).",
+            429: "Too many requests for this key; see the Retry-After header."}
+    return {code: {"model": ErrorResponse, "description": text[code]} for code in codes}
+
+
+READ_ERRORS = _errors(401, 403, 422, 429)
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return READ_ERRORS | _errors(*codes)
+
+
+def detection_id(engine: Engine) -> int:
+    """The latest detection run, which every read is about (called in the route's body, so that
+    invalid parameters are reported first)."""
+    latest = latest_detection(engine)
+    if latest is None:
+        raise ApiError(404, "no_detection", "no detection has run yet: upload a dataset "
+                       "(POST /v1/datasets) or run `cib detect`")
+    return latest.id
+

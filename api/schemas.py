@@ -1,0 +1,252 @@
+"""Response and request bodies, described field by field for the OpenAPI docs at ``/docs``.
+
+Models read the library's dataclasses (``from_attributes``); they add no logic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorBody(Model):
+    code: str = Field(description="A stable, machine-readable name of the error.",
+                      examples=["not_found"])
+    message: str = Field(description="What went wrong and how to fix it, for people.",
+                         examples=["no campaign C999"])
+    detail: object | None = Field(None, description="Structured detail: the invalid fields, "
+                                  "the limit that was hit...")
+
+
+class ErrorResponse(Model):
+    error: ErrorBody
+
+
+class Page(Model, Generic[T]):
+    items: list[T] = Field(description="This page of results, in the requested order.")
+    total: int = Field(description="How many results the whole (filtered) list has.",
+                       examples=[1234])
+    limit: int = Field(description="The page size asked for.", examples=[50])
+    offset: int = Field(description="How many results were skipped before this page.", examples=[0])
+
+
+class Job(Model):
+    id: int = Field(description="The job's number; poll `GET /v1/jobs/{id}`.", examples=[7])
+    kind: str = Field(description="`ingest` (an upload), `delete` (a dataset) or `detect`.",
+                      examples=["ingest"])
+    state: str = Field(description="`queued`, `running`, `done` or `failed`.", examples=["running"])
+    stage: str = Field(description="What the job is doing: `queued`, `reading`, `indexing`, "
+                       "`deleting`, `detecting`, `done`, `skipped` (same file as before) or "
+                       "`failed`.", examples=["reading"])
+    percent: float = Field(description="Progress, 0-100 (reading is 80 of it, by bytes of the file).",
+                           examples=[42.5])
+    filename: str | None = Field(description="The uploaded file's name (display only).",
+                                 examples=["tweets.jsonl.gz"])
+    size_bytes: int = Field(description="Size of the upload as received.", examples=[1048576])
+    format: str | None = Field(description="The format asked for, or null to sniff it.",
+                               examples=[None])
+    dataset_id: int | None = Field(description="The dataset the upload became (or the one deleted).")
+    detection_id: int | None = Field(description="The detection run made when the job finished.")
+    read: int = Field(description="Records read so far (stored + duplicates + rejected).")
+    stored: int = Field(description="New posts stored (for a deletion: posts removed).")
+    duplicates: int = Field(description="Posts already in the database, skipped.")
+    rejected: int = Field(description="Records refused; see the dataset's `rejections`.")
+    attempts: int = Field(description="How many times a worker started the job (more than 1 after "
+                          "a crash: the job is redone, never doubled).")
+    error_code: str | None = Field(description="Why the job failed, as a stable code.")
+    error: str | None = Field(description="Why the job failed, for people.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Rejection(Model):
+    source: str = Field(description="File (or archive member) of the record.")
+    line: int = Field(description="Line of the record in that file.")
+    field: str = Field(description="The field that was wrong.")
+    message: str = Field(description="Why it was refused.")
+
+
+class Dataset(Model):
+    id: int
+    name: str = Field(description="The uploaded or ingested file's name.", examples=["tweets.jsonl.gz"])
+    sha256: str = Field(description="SHA-256 of the file: the same file is never ingested twice.")
+    format: str = Field(description="Format(s) read: twarc2, v1, ioarchive, coortweet, ira, csv.")
+    size_bytes: int
+    status: str = Field(description="`running`, `complete`, `failed` or `interrupted`; only complete "
+                        "datasets are used by detection.")
+    read: int
+    stored: int
+    duplicates: int
+    rejected: int
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    rejections: list[Rejection] = Field(default_factory=list,
+                                        description="The first rejected records (dataset detail only).")
+
+
+class Account(Model):
+    platform: str = Field(examples=["twitter"])
+    account_id: str = Field(examples=["2882331822"])
+    handle: str | None = Field(description="The screen name, when the dump had it.",
+                               examples=["TEN_GOP"])
+    score: float = Field(description="Coordination score in [0, 1]: how strongly this account's "
+                         "posts coincide with other accounts' (a signal, not a verdict).",
+                         examples=[0.83])
+    threshold: float = Field(description="Scores at or above it are flagged.", examples=[0.5])
+    flagged: bool = Field(description="Score at or above the threshold.")
+    campaign_id: str | None = Field(description="Its best-ranked campaign.", examples=["C3"])
+    subscores: dict[str, float] = Field(description="The parts of the score (e.g. sync, repeat, "
+                                        "concentration), each in [0, 1].")
+    features: dict[str, float] = Field(description="The measurements the score was computed from.")
+
+
+class Evidence(Model):
+    campaign_id: str
+    event: int = Field(description="Number of the co-action event within its campaign.")
+    signal: str = Field(description="`text` (near-duplicate), `repost`, `link`, `reply` or `hashtags`.")
+    platform: str
+    account_id: str
+    handle: str | None
+    post_id: str
+    posted_at: datetime
+    delay_s: float = Field(description="Seconds after the event's first post.")
+    event_size: int = Field(description="Accounts in the event.")
+    similarity: float | None = Field(description="For text events: estimated Jaccard similarity to "
+                                     "the event's first post.")
+    text: str = Field(description="The post's text (empty if its dataset was deleted).")
+    url: str | None = Field(description="Link to the post on its platform.")
+
+
+class Profile(Model):
+    handle: str | None = None
+    name: str | None = None
+    created_at: datetime | None = None
+    followers: int | None = None
+    following: int | None = None
+    posts_count: int | None = None
+
+
+class AccountDetail(Model):
+    account: Account = Field(validation_alias="summary")
+    campaigns: list[str] = Field(description="Every campaign it is a member of, best-ranked first.")
+    evidence: list[Evidence] = Field(description="The posts that tie it to other accounts, its own "
+                                     "and theirs, with times and links.")
+    profile: Profile | None = Field(description="What the dumps said about the account.")
+    detection_id: int = 0
+
+
+class Campaign(Model):
+    campaign_id: str = Field(examples=["C1"])
+    rank: int = Field(description="1 is the strongest campaign.")
+    kind: str = Field(description="`network` (accounts tied by repeated co-action) or `relay` "
+                      "(many accounts posting one text in one burst).")
+    score: float = Field(description="Campaign score in [0, 1].")
+    size: int = Field(description="Member accounts.")
+    start: datetime
+    end: datetime
+    span_seconds: float
+    signals: list[str] = Field(description="The kinds of co-action that tie it.", examples=[["text"]])
+    events: int = Field(description="Co-action events (bursts) in the campaign.")
+    representative_text: str = Field(description="The text of its largest event.")
+
+
+class Member(Model):
+    platform: str
+    account_id: str
+    handle: str | None
+    score: float
+    flagged: bool
+    campaign_id: str | None = Field(description="The member's best-ranked campaign (maybe another).")
+
+
+class Message(Model):
+    signal: str
+    content_key: str = Field(description="What was shared: a text cluster, a post id, a URL...")
+    text: str = Field(description="The first post of its biggest burst.")
+    posts: int
+    accounts: int
+    first: datetime
+    last: datetime
+
+
+class Bucket(Model):
+    start: datetime
+    posts: int
+    accounts: int
+
+
+class CampaignDetail(Model):
+    campaign: Campaign = Field(validation_alias="summary")
+    features: dict[str, float]
+    members: Page[Member]
+    messages: list[Message] = Field(description="The contents it pushed, most-posted first.")
+    bucket: str = Field(description="Timeline bucket: `minute`, `hour` or `day`.")
+    timeline: list[Bucket] = Field(description="Evidence posts per bucket, empty buckets included.")
+    evidence: Page[Evidence]
+    detection_id: int = 0
+
+
+class LookupRequest(Model):
+    text: str = Field(min_length=1, max_length=10_000, description="The message to look for.",
+                      examples=["Hillary's emails prove it. Share before they delete this!"])
+    since: datetime | None = Field(None, description="Only posts at or after this time (UTC).")
+    until: datetime | None = Field(None, description="Only posts before this time (UTC).")
+    limit: int = Field(50, ge=1, le=500, description="How many matching posts to return.")
+
+
+class LookupMatch(Model):
+    platform: str
+    post_id: str
+    account_id: str
+    handle: str | None
+    created_at: datetime
+    text: str
+    similarity: float = Field(description="Estimated Jaccard similarity of the normalized texts "
+                              "(character 5-grams); 1 is the same text.")
+    url: str | None = None
+
+
+class LookupAccount(Model):
+    platform: str
+    account_id: str
+    handle: str | None
+    posts: int = Field(description="Matching posts by this account.")
+    first_at: datetime
+    last_at: datetime
+    score: float | None = Field(None, description="Its coordination score in the latest detection.")
+    flagged: bool | None = None
+    campaigns: list[str] = Field(default_factory=list, description="Campaigns it belongs to.")
+
+
+class LookupResult(Model):
+    relayed: bool = Field(description="True when matching posts come from accounts in a campaign.")
+    total_matches: int
+    matches: list[LookupMatch]
+    accounts: list[LookupAccount]
+    campaigns: list[Campaign] = Field(description="The campaigns the matching accounts belong to.")
+    candidates_checked: int
+    truncated: bool = Field(description="More candidates than could be verified; results are partial.")
+    unindexed_posts: int = Field(description="Posts stored but not yet searchable (a job is running).")
+    detection_id: int | None = None
+
+
+class Health(Model):
+    status: str = Field(examples=["ok"])
+    database: str = Field(description="`ok` or the error reaching it.")
+    schema_revision: str | None
+    posts: int
+    latest_detection: int | None
+    queue: str = Field(description="The job queue backend: `sqlite` or `redis`.")
+    jobs_queued: int
+    jobs_running: int
+    version: str

@@ -1,0 +1,281 @@
+"""Text lookup: is this message being relayed? Band keys for an index of posts, and verification.
+
+A post's MinHash signature (:mod:`detector.fingerprint`) is cut into ``bands`` bands of
+``num_perm // bands`` values; each band becomes one signed 64-bit key mixing the band number and
+its values. Two texts with estimated Jaccard ``s`` share at least one key with probability
+``1 - (1 - s**rows)**bands`` (16 x 8: 95% at 0.8, 99.99% at 0.9). The store keeps one row per
+(key, post); a query text's keys give candidate posts, each verified by its own signature.
+Pure: the caller reads and writes the database (:mod:`detector.store.lookup`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from detector.errors import LookupTextTooShort
+from detector.fingerprint import FingerprintParams, Signatures, signatures
+from detector.normalize import URL_TOKEN, normalize_text
+
+# Stored with the index: bump it when band keys are computed differently, so that an index built
+# by older code is rebuilt instead of silently answering nothing.
+KEY_VERSION = 1
+_INDEX_SETTINGS = ("fingerprint", "bands", "key_version")
+_NOT_CONTENT = frozenset((URL_TOKEN, "@"))
+_M64 = np.uint64(0x9E3779B97F4A7C15)
+_BAND_SALT = np.uint64(0x6A09E667F3BCC909)
+
+Keys = npt.NDArray[np.int64]
+Similarities = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class LookupParams:
+    """Settings of the lookup index and of its queries; the fingerprint is detection's."""
+
+    fingerprint: FingerprintParams = field(default_factory=FingerprintParams)
+    bands: int = 16
+    threshold: float = 0.8          # estimated Jaccard a candidate needs to be a match
+    max_candidates: int = 5000      # candidates verified per query, first by post id
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bands <= self.fingerprint.num_perm:
+            raise ValueError(f"bands must be between 1 and num_perm ({self.fingerprint.num_perm}), "
+                             f"got {self.bands!r}")
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"threshold is a Jaccard similarity in (0, 1], e.g. 0.8; got {self.threshold!r}")
+        if self.max_candidates < 1:
+            raise ValueError(f"max_candidates must be at least 1 (5000 is usual), "
+                             f"got {self.max_candidates!r}")
+
+    @property
+    def rows(self) -> int:
+        """Signature values per band."""
+        return self.fingerprint.num_perm // self.bands
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "key_version": KEY_VERSION}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LookupParams:
+        """The params ``to_json`` gave (``key_version`` is a property of the code, not read)."""
+        return cls(fingerprint=FingerprintParams(**data["fingerprint"]), bands=data["bands"],
+                   threshold=data["threshold"], max_candidates=data["max_candidates"])
+
+
+DEFAULT_PARAMS = LookupParams()
+
+
+def same_index(stored: Mapping[str, Any], params: LookupParams) -> bool:
+    """Whether an index built with the ``stored`` JSON params answers queries made with ``params``.
+
+    Only the fingerprint, the banding and the key version matter; threshold and candidate cap
+    are per query.
+    """
+    current = params.to_json()
+    return all(stored.get(name) == current[name] for name in _INDEX_SETTINGS)
+
+
+def has_content(normal: str, params: LookupParams) -> bool:
+    """Whether a normalized text has at least a shingle of its own words (links, mentions aside).
+
+    Texts without are not indexed: every link-only post would share one bucket.
+    """
+    words = [word for word in normal.split() if word not in _NOT_CONTENT]
+    return len(" ".join(words)) >= params.fingerprint.shingle_size
+
+
+def band_keys(sigs: Signatures, params: LookupParams) -> Keys:
+    """One key per band of each signature: shape ``(len(sigs), bands)``, dtype int64.
+
+    A 64-bit mix (multiply, xor-shift, then MurmurHash3's finalizer) of the band number and the
+    band's values: the same on every machine and process, and it fits a PostgreSQL BIGINT.
+    """
+    if sigs.ndim != 2 or sigs.shape[1] != params.fingerprint.num_perm:
+        raise ValueError(f"sigs must have shape (texts, {params.fingerprint.num_perm}) as signatures() "
+                         f"returns, got {sigs.shape}")
+    blocks = sigs[:, :params.bands * params.rows].reshape(len(sigs), params.bands, params.rows)
+    key = np.tile(_fmix64(np.arange(params.bands, dtype=np.uint64) ^ _BAND_SALT), (len(sigs), 1))
+    for row in range(params.rows):
+        key ^= blocks[:, :, row].astype(np.uint64)
+        key *= _M64
+        key ^= key >> np.uint64(29)
+    return _fmix64(key).view(np.int64)
+
+
+def _fmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    v = values.copy()
+    v ^= v >> np.uint64(33)
+    v *= np.uint64(0xFF51AFD7ED558CCD)
+    v ^= v >> np.uint64(33)
+    v *= np.uint64(0xC4CEB9FE1A85EC53)
+    v ^= v >> np.uint64(33)
+    return v
+
+
+def query_signature(text: str, params: LookupParams) -> Signatures:
+    """The signature (1-d) of a text to look up; :class:`LookupTextTooShort` if it has no content."""
+    normal = normalize_text(text)
+    if not has_content(normal, params):
+        raise LookupTextTooShort(
+            f"the text has too little of its own to look up ({normal!r} once normalized); give at "
+            f"least {params.fingerprint.shingle_size} characters of the message itself, not only "
+            "links, mentions or a retweet prefix")
+    signature: Signatures = signatures([normal], params.fingerprint, normalized=True)[0]
+    return signature
+
+
+def query_keys(text: str, params: LookupParams) -> list[int]:
+    """The band keys to look up for ``text`` (see :func:`query_signature` for its errors)."""
+    keys: list[int] = band_keys(query_signature(text, params)[None, :], params)[0].tolist()
+    return keys
+
+
+def band_rows(post_refs: Sequence[int], texts: Sequence[str], params: LookupParams) -> Keys:
+    """Index rows ``(band_key, post_ref)`` of posts with content, sorted by key then post.
+
+    Shape ``(rows, 2)``, dtype int64. Sorted because a b-tree takes sorted inserts much faster.
+    """
+    normals = [normalize_text(text) for text in texts]
+    kept = [i for i, normal in enumerate(normals) if has_content(normal, params)]
+    if not kept:
+        return np.empty((0, 2), dtype=np.int64)
+    keys = band_keys(signatures([normals[i] for i in kept], params.fingerprint, normalized=True), params)
+    refs = np.repeat(np.asarray(post_refs, dtype=np.int64)[kept], params.bands)
+    rows = np.column_stack([keys.ravel(), refs])
+    return rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+
+
+def similarities(query_sig: Signatures, candidate_sigs: Signatures) -> Similarities:
+    """Estimated Jaccard of the query with each candidate: the fraction of equal signature values."""
+    if not len(candidate_sigs):
+        return np.empty(0, dtype=np.float64)
+    equal = np.count_nonzero(candidate_sigs == query_sig, axis=1)
+    return np.asarray(equal, dtype=np.float64) / len(query_sig)
+
+
+def text_similarities(query_sig: Signatures, texts: Sequence[str], params: LookupParams) -> Similarities:
+    """:func:`similarities` of the query with candidate texts, each distinct text sketched once."""
+    index: dict[str, int] = {}
+    rows = np.fromiter((index.setdefault(text, len(index)) for text in texts), dtype=np.intp,
+                       count=len(texts))
+    if not index:
+        return np.empty(0, dtype=np.float64)
+    found: Similarities = similarities(query_sig, signatures(list(index), params.fingerprint))[rows]
+    return found
+
+
+@dataclass(frozen=True)
+class LookupMatch:
+    """A stored post whose text is a near-duplicate of the looked-up one."""
+
+    platform: str
+    post_id: str
+    account_id: str
+    handle: str | None
+    created_at: datetime
+    text: str
+    similarity: float               # estimated Jaccard of the normalized texts' 5-grams
+    repost_of: str | None = None
+
+
+@dataclass(frozen=True)
+class LookupAccount:
+    """An account that posted matches: how many and when."""
+
+    platform: str
+    account_id: str
+    handle: str | None
+    posts: int
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """What a lookup found; ``unindexed_posts`` were stored after the index was last updated."""
+
+    matches: list[LookupMatch]      # the best ``limit``, most similar first, then oldest first
+    total_matches: int
+    accounts: list[LookupAccount]   # of every match, most matches first
+    candidates_checked: int
+    truncated: bool                 # more candidates than ``max_candidates``: only the first verified
+    indexed_through: int            # every post with a smaller or equal ``posts.id`` is indexed
+    unindexed_posts: int
+
+
+class Candidate(Protocol):
+    """A stored post found through a shared band key (any object with these attributes)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def post_id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def handle(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def repost_of(self) -> str | None: ...
+
+
+C = TypeVar("C", bound=Candidate)
+
+
+def verified(query_sig: Signatures, candidates: Sequence[C],
+             params: LookupParams) -> tuple[list[C], list[float]]:
+    """The candidates whose text reaches ``params.threshold``, and their similarity."""
+    found = text_similarities(query_sig, [c.text for c in candidates], params)
+    kept = np.flatnonzero(found >= params.threshold).tolist()
+    return [candidates[i] for i in kept], found[kept].round(4).tolist()
+
+
+def best_matches(matched: Sequence[Candidate], similarity: Sequence[float], limit: int) -> list[LookupMatch]:
+    """The ``limit`` best matches: most similar first, then oldest first (then by id, for a
+    stable order). Only these become :class:`LookupMatch`: a relayed text has thousands."""
+    def rank(i: int) -> tuple[float, datetime, str, str]:
+        return -similarity[i], matched[i].created_at, matched[i].platform, matched[i].post_id
+
+    return [_match(matched[i], similarity[i]) for i in heapq.nsmallest(limit, range(len(matched)), key=rank)]
+
+
+def _match(post: Candidate, similarity: float) -> LookupMatch:
+    return LookupMatch(platform=post.platform, post_id=post.post_id, account_id=post.account_id,
+                       handle=post.handle, created_at=post.created_at, text=post.text,
+                       similarity=similarity, repost_of=post.repost_of)
+
+
+def accounts_of(posts: Iterable[Candidate]) -> list[LookupAccount]:
+    """The accounts behind ``posts``, most posts first, then the earliest first. The handle is
+    the one of the account's latest post."""
+    found: dict[tuple[str, str], _Tally] = {}
+    for post in posts:
+        tally = found.get((post.platform, post.account_id))
+        if tally is None:
+            found[(post.platform, post.account_id)] = _Tally(post.handle, 1, post.created_at, post.created_at)
+            continue
+        tally.posts += 1
+        tally.first_at = min(tally.first_at, post.created_at)
+        if post.created_at >= tally.last_at:
+            tally.last_at, tally.handle = post.created_at, post.handle
+    accounts = [LookupAccount(platform, account_id, t.handle, t.posts, t.first_at, t.last_at)
+                for (platform, account_id), t in found.items()]
+    return sorted(accounts, key=lambda a: (-a.posts, a.first_at, a.platform, a.account_id))
+
+
+@dataclass
+class _Tally:
+    handle: str | None
+    posts: int
+    first_at: datetime
+    last_at: datetime
