@@ -6,11 +6,26 @@ Models read the library's dataclasses (``from_attributes``); they add no logic.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+Platform = Annotated[str, Field(description="The platform, as the dump named it.", examples=["twitter"])]
+AccountId = Annotated[str, Field(description="The account's id on its platform (a string, never a "
+                                 "rounded number).", examples=["2882331822"])]
+Handle = Annotated[str | None, Field(description="The screen name, when the dump had it.",
+                                     examples=["TEN_GOP"])]
+PostId = Annotated[str, Field(description="The post's id on its platform.",
+                              examples=["784609194234306560"])]
+CampaignId = Annotated[str, Field(description="The campaign's id within its detection run.",
+                                  examples=["C1"])]
+Score = Annotated[float, Field(description="Coordination score in [0, 1] (a signal, not a verdict).",
+                               examples=[0.83])]
+Flagged = Annotated[bool, Field(description="Score at or above the detection's threshold.")]
+DetectionId = Annotated[int | None, Field(description="The detection run the answer comes from "
+                                          "(the latest).", examples=[3])]
 
 
 class Model(BaseModel):
@@ -27,7 +42,7 @@ class ErrorBody(Model):
 
 
 class ErrorResponse(Model):
-    error: ErrorBody
+    error: ErrorBody = Field(description="What went wrong.")
 
 
 class Page(Model, Generic[T]):
@@ -63,9 +78,9 @@ class Job(Model):
                           "a crash: the job is redone, never doubled).")
     error_code: str | None = Field(description="Why the job failed, as a stable code.")
     error: str | None = Field(description="Why the job failed, for people.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: datetime = Field(description="When the job was accepted (UTC).")
+    started_at: datetime | None = Field(description="When a worker first started it.")
+    finished_at: datetime | None = Field(description="When it ended (done or failed).")
 
 
 class Rejection(Model):
@@ -76,29 +91,28 @@ class Rejection(Model):
 
 
 class Dataset(Model):
-    id: int
+    id: int = Field(description="The dataset's number.", examples=[1])
     name: str = Field(description="The uploaded or ingested file's name.", examples=["tweets.jsonl.gz"])
     sha256: str = Field(description="SHA-256 of the file: the same file is never ingested twice.")
     format: str = Field(description="Format(s) read: twarc2, v1, ioarchive, coortweet, ira, csv.")
-    size_bytes: int
+    size_bytes: int = Field(description="Size of the file as stored (compressed if it was).")
     status: str = Field(description="`running`, `complete`, `failed` or `interrupted`; only complete "
                         "datasets are used by detection.")
-    read: int
-    stored: int
-    duplicates: int
-    rejected: int
-    error: str | None
-    started_at: datetime
-    finished_at: datetime | None
+    read: int = Field(description="Records read: stored + duplicates + rejected.", examples=[8226])
+    stored: int = Field(description="Posts this dataset added (it owns them).", examples=[8200])
+    duplicates: int = Field(description="Posts already in the database, skipped.")
+    rejected: int = Field(description="Records refused (see `rejections`).")
+    error: str | None = Field(description="Why the ingest failed, when it did.")
+    started_at: datetime = Field(description="When its ingest started (UTC).")
+    finished_at: datetime | None = Field(description="When its ingest ended.")
     rejections: list[Rejection] = Field(default_factory=list,
                                         description="The first rejected records (dataset detail only).")
 
 
 class Account(Model):
-    platform: str = Field(examples=["twitter"])
-    account_id: str = Field(examples=["2882331822"])
-    handle: str | None = Field(description="The screen name, when the dump had it.",
-                               examples=["TEN_GOP"])
+    platform: Platform
+    account_id: AccountId
+    handle: Handle
     score: float = Field(description="Coordination score in [0, 1]: how strongly this account's "
                          "posts coincide with other accounts' (a signal, not a verdict).",
                          examples=[0.83])
@@ -111,14 +125,14 @@ class Account(Model):
 
 
 class Evidence(Model):
-    campaign_id: str
+    campaign_id: CampaignId
     event: int = Field(description="Number of the co-action event within its campaign.")
     signal: str = Field(description="`text` (near-duplicate), `repost`, `link`, `reply` or `hashtags`.")
-    platform: str
-    account_id: str
-    handle: str | None
-    post_id: str
-    posted_at: datetime
+    platform: Platform
+    account_id: AccountId
+    handle: Handle
+    post_id: PostId
+    posted_at: datetime = Field(description="When the post was made (UTC).")
     delay_s: float = Field(description="Seconds after the event's first post.")
     event_size: int = Field(description="Accounts in the event.")
     similarity: float | None = Field(description="For text events: estimated Jaccard similarity to "
@@ -128,72 +142,73 @@ class Evidence(Model):
 
 
 class Profile(Model):
-    handle: str | None = None
-    name: str | None = None
-    created_at: datetime | None = None
-    followers: int | None = None
-    following: int | None = None
-    posts_count: int | None = None
+    handle: Handle = None
+    name: str | None = Field(None, description="The display name.")
+    created_at: datetime | None = Field(None, description="When the account was created.")
+    followers: int | None = Field(None, description="Followers when the dump was made.")
+    following: int | None = Field(None, description="Accounts it followed.")
+    posts_count: int | None = Field(None, description="Posts it had made in all.")
 
 
 class AccountDetail(Model):
-    account: Account = Field(validation_alias="summary")
+    account: Account = Field(validation_alias="summary", description="The score and its parts.")
     campaigns: list[str] = Field(description="Every campaign it is a member of, best-ranked first.")
     evidence: list[Evidence] = Field(description="The posts that tie it to other accounts, its own "
                                      "and theirs, with times and links.")
     profile: Profile | None = Field(description="What the dumps said about the account.")
-    detection_id: int = 0
+    detection_id: DetectionId = None
 
 
 class Campaign(Model):
-    campaign_id: str = Field(examples=["C1"])
+    campaign_id: CampaignId
     rank: int = Field(description="1 is the strongest campaign.")
     kind: str = Field(description="`network` (accounts tied by repeated co-action) or `relay` "
                       "(many accounts posting one text in one burst).")
     score: float = Field(description="Campaign score in [0, 1].")
     size: int = Field(description="Member accounts.")
-    start: datetime
-    end: datetime
-    span_seconds: float
+    start: datetime = Field(description="Its first evidence post (UTC).")
+    end: datetime = Field(description="Its last evidence post (UTC).")
+    span_seconds: float = Field(description="From start to end, in seconds.", examples=[5400.0])
     signals: list[str] = Field(description="The kinds of co-action that tie it.", examples=[["text"]])
     events: int = Field(description="Co-action events (bursts) in the campaign.")
     representative_text: str = Field(description="The text of its largest event.")
 
 
 class Member(Model):
-    platform: str
-    account_id: str
-    handle: str | None
-    score: float
-    flagged: bool
+    platform: Platform
+    account_id: AccountId
+    handle: Handle
+    score: Score
+    flagged: Flagged
     campaign_id: str | None = Field(description="The member's best-ranked campaign (maybe another).")
 
 
 class Message(Model):
-    signal: str
+    signal: str = Field(description="How the content was shared: text, repost, link...")
     content_key: str = Field(description="What was shared: a text cluster, a post id, a URL...")
     text: str = Field(description="The first post of its biggest burst.")
-    posts: int
-    accounts: int
-    first: datetime
-    last: datetime
+    posts: int = Field(description="Evidence posts sharing it.")
+    accounts: int = Field(description="Distinct accounts among them.")
+    first: datetime = Field(description="Its first post.")
+    last: datetime = Field(description="Its last post.")
 
 
 class Bucket(Model):
-    start: datetime
-    posts: int
-    accounts: int
+    start: datetime = Field(description="Start of the minute, hour or day (UTC).")
+    posts: int = Field(description="Evidence posts in the bucket.")
+    accounts: int = Field(description="Distinct accounts among them.")
 
 
 class CampaignDetail(Model):
-    campaign: Campaign = Field(validation_alias="summary")
-    features: dict[str, float]
-    members: Page[Member]
+    campaign: Campaign = Field(validation_alias="summary", description="The campaign's summary.")
+    features: dict[str, float] = Field(description="The measurements its score was computed from "
+                                       "(size, tightness, repetition, account ages...).")
+    members: Page[Member] = Field(description="Member accounts, highest score first.")
     messages: list[Message] = Field(description="The contents it pushed, most-posted first.")
     bucket: str = Field(description="Timeline bucket: `minute`, `hour` or `day`.")
     timeline: list[Bucket] = Field(description="Evidence posts per bucket, empty buckets included.")
-    evidence: Page[Evidence]
-    detection_id: int = 0
+    evidence: Page[Evidence] = Field(description="Posts of its events, largest events first.")
+    detection_id: DetectionId = None
 
 
 class LookupRequest(Model):
@@ -205,48 +220,48 @@ class LookupRequest(Model):
 
 
 class LookupMatch(Model):
-    platform: str
-    post_id: str
-    account_id: str
-    handle: str | None
-    created_at: datetime
-    text: str
+    platform: Platform
+    post_id: PostId
+    account_id: AccountId
+    handle: Handle
+    created_at: datetime = Field(description="When the post was made (UTC).")
+    text: str = Field(description="The post's text.")
     similarity: float = Field(description="Estimated Jaccard similarity of the normalized texts "
                               "(character 5-grams); 1 is the same text.")
-    url: str | None = None
+    url: str | None = Field(None, description="Link to the post on its platform.")
 
 
 class LookupAccount(Model):
-    platform: str
-    account_id: str
-    handle: str | None
+    platform: Platform
+    account_id: AccountId
+    handle: Handle
     posts: int = Field(description="Matching posts by this account.")
-    first_at: datetime
-    last_at: datetime
+    first_at: datetime = Field(description="Its first matching post.")
+    last_at: datetime = Field(description="Its last matching post.")
     score: float | None = Field(None, description="Its coordination score in the latest detection.")
-    flagged: bool | None = None
+    flagged: bool | None = Field(None, description="Flagged in the latest detection.")
     campaigns: list[str] = Field(default_factory=list, description="Campaigns it belongs to.")
 
 
 class LookupResult(Model):
     relayed: bool = Field(description="True when matching posts come from accounts in a campaign.")
-    total_matches: int
-    matches: list[LookupMatch]
-    accounts: list[LookupAccount]
+    total_matches: int = Field(description="Matching posts in all (only `limit` are listed).")
+    matches: list[LookupMatch] = Field(description="Most similar first, then oldest first.")
+    accounts: list[LookupAccount] = Field(description="Who posted the matches, most posts first.")
     campaigns: list[Campaign] = Field(description="The campaigns the matching accounts belong to.")
-    candidates_checked: int
+    candidates_checked: int = Field(description="Posts whose similarity was computed.")
     truncated: bool = Field(description="More candidates than could be verified; results are partial.")
     unindexed_posts: int = Field(description="Posts stored but not yet searchable (a job is running).")
-    detection_id: int | None = None
+    detection_id: DetectionId = None
 
 
 class Health(Model):
-    status: str = Field(examples=["ok"])
+    status: str = Field(description="`ok`, or `unavailable` (with status 503).", examples=["ok"])
     database: str = Field(description="`ok` or the error reaching it.")
-    schema_revision: str | None
-    posts: int
-    latest_detection: int | None
+    schema_revision: str | None = Field(description="The database schema's migration.")
+    posts: int = Field(description="Posts stored.")
+    latest_detection: int | None = Field(description="The detection run reads are about.")
     queue: str = Field(description="The job queue backend: `sqlite` or `redis`.")
-    jobs_queued: int
-    jobs_running: int
-    version: str
+    jobs_queued: int = Field(description="Jobs waiting for a worker.")
+    jobs_running: int = Field(description="Jobs being run.")
+    version: str = Field(description="The cib-detector version serving.")

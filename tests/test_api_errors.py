@@ -181,8 +181,8 @@ def test_a_format_forced_on_a_csv_without_its_columns(api: Service) -> None:
 
 def test_multipart_without_a_file_part(api: Service) -> None:
     form = {"Content-Type": "multipart/form-data; boundary=b"}
-    answer = api.client.post("/v1/datasets", headers=api.as_("upload") | form,
-                             content=b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--b--\r\n')
+    body = b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--b--\r\n'
+    answer = api.client.post("/v1/datasets", headers=api.as_("upload") | form, content=body)
     assert "-F file=@" in error_of(answer, 422, "missing_file")["message"]
 
 

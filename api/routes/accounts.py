@@ -38,8 +38,10 @@ def list_accounts(_key: Reader, engine: DB,
 @router.get("/{platform}/{account_id}", response_model=AccountDetail, responses=errors(404),
             summary="One account: score, sub-scores, campaigns and evidence posts")
 def get_account(_key: Reader, engine: DB,
-                platform: Annotated[str, Path(max_length=32, examples=["twitter"])],
-                account_id: Annotated[str, Path(max_length=128, examples=["2882331822"])],
+                platform: Annotated[str, Path(max_length=32, examples=["twitter"], description=(
+                    "The platform, as in the account lists (twitter for tweet dumps)."))],
+                account_id: Annotated[str, Path(max_length=128, examples=["2882331822"], description=(
+                    "The account's id on its platform (not its handle)."))],
                 evidence_limit: Annotated[int, Query(ge=0, le=1000, description=(
                     "How many events' posts to show as evidence."))] = 20) -> AccountDetail:
     """The account's score in [0, 1], the threshold it is judged by, its sub-scores, the campaigns

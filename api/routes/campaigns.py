@@ -25,14 +25,16 @@ GRAPH_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+x
 @router.get("", response_model=Page[Campaign], responses=errors(),
             summary="Campaigns ranked by score")
 def list_campaigns(_key: Reader, engine: DB,
-                   min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+                   min_score: Annotated[float | None, Query(ge=0, le=1, description=(
+                       "Only campaigns scoring at least this."))] = None,
                    min_size: Annotated[int | None, Query(ge=1, description="Fewest accounts.")] = None,
                    signal: Annotated[Literal["text", "repost", "link", "reply", "hashtags"] | None,
                                      Query(description="Only campaigns with this signal.")] = None,
                    kind: Annotated[Literal["network", "relay"] | None, Query(description=(
                        "network: accounts tied by repeated co-action; relay: one text, one burst."))] = None,
                    sort: Annotated[Literal["-score", "score", "rank", "-rank", "-size", "size",
-                                           "start", "-start"], Query()] = "-score",
+                                           "start", "-start"], Query(description=(
+                       "Order; a leading - means descending."))] = "-score",
                    limit: Limit = 50, offset: Offset = 0) -> Page[Campaign]:
     """Campaigns of the latest detection: size, span, signals and representative text."""
     detection = detection_id(engine)
@@ -44,11 +46,15 @@ def list_campaigns(_key: Reader, engine: DB,
 @router.get("/{campaign_id}", response_model=CampaignDetail, responses=errors(404),
             summary="One campaign: members, messages, timeline, evidence")
 def get_campaign(_key: Reader, engine: DB, campaign_id: CampaignId,
-                 members_limit: Annotated[int, Query(ge=0, le=500)] = 100,
-                 members_offset: Annotated[int, Query(ge=0)] = 0,
-                 evidence_limit: Annotated[int, Query(ge=0, le=500)] = 50,
-                 evidence_offset: Annotated[int, Query(ge=0)] = 0,
-                 messages_limit: Annotated[int, Query(ge=0, le=200)] = 20,
+                 members_limit: Annotated[int, Query(ge=0, le=500, description=(
+                     "Members per page, highest score first."))] = 100,
+                 members_offset: Annotated[int, Query(ge=0, description="Members to skip.")] = 0,
+                 evidence_limit: Annotated[int, Query(ge=0, le=500, description=(
+                     "Evidence posts per page."))] = 50,
+                 evidence_offset: Annotated[int, Query(ge=0, description=(
+                     "Evidence posts to skip."))] = 0,
+                 messages_limit: Annotated[int, Query(ge=0, le=200, description=(
+                     "How many of the contents it pushed to list."))] = 20,
                  bucket: Annotated[Literal["minute", "hour", "day"] | None, Query(description=(
                      "Timeline resolution; by default minutes for spans up to 6 h, else hours."
                  ))] = None) -> CampaignDetail:

@@ -17,7 +17,7 @@ from detector.store import queries
 from detector.store.jobs import create_job
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
-DatasetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DatasetId = Annotated[int, Path(ge=1, le=2**31 - 1, description="As listed by GET /v1/datasets.")]
 Format = Literal["twarc2", "v1", "ioarchive", "coortweet", "ira"]
 UPLOAD_BODY = {"requestBody": {"required": True, "description": (
     "The dump, as the raw body (any Content-Type, e.g. application/gzip) or as the first file "
@@ -66,8 +66,10 @@ def _dump_status(exc: DumpError) -> tuple[int, str]:
 @router.get("", response_model=Page[Dataset], responses=errors(), summary="Datasets, newest first")
 def list_datasets(_key: Reader, engine: DB,
                   status: Annotated[Literal["running", "complete", "failed", "interrupted"] | None,
-                                    Query()] = None,
+                                    Query(description="Only datasets in this state.")] = None,
                   limit: Limit = 50, offset: Offset = 0) -> Page[Dataset]:
+    """Every ingested file (uploaded or from `cib ingest`), with its counts: records read, posts
+    stored, duplicates and rejected records."""
     return Page[Dataset].model_validate(queries.list_datasets(engine, status=status, limit=limit,
                                                               offset=offset))
 
@@ -75,6 +77,8 @@ def list_datasets(_key: Reader, engine: DB,
 @router.get("/{dataset_id}", response_model=Dataset, responses=errors(404),
             summary="One dataset, with its first rejected records")
 def get_dataset(_key: Reader, engine: DB, dataset_id: DatasetId) -> Dataset:
+    """A dataset's counts and state, and its first rejected records, each with its file, line,
+    field and reason, so the file can be fixed."""
     found = queries.get_dataset(engine, dataset_id)
     if found is None:
         raise not_found("dataset", dataset_id)

@@ -20,6 +20,8 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", response_model=Health, summary="Liveness and readiness (no key needed)",
             responses={503: {"model": Health, "description": "The database cannot be reached."}})
 def healthz(request: Request, engine: DB) -> Health | JSONResponse:
+    """200 with counts when the service can reach its database; 503 when it cannot. Needs no
+    key, so load balancers and monitors can call it."""
     queue = "redis" if request.app.state.settings.queue_url.startswith(("redis", "unix")) else "sqlite"
     version = metadata.version("cib-detector")
     try:
