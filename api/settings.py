@@ -30,6 +30,7 @@ class Settings:
     database_url: str
     queue_url: str
     upload_dir: Path
+    queue_name: str = "cib"
     max_upload_bytes: int = 2 * GIB
     max_ratio: float = MAX_RATIO
     rate_limit: str = "600/minute"
@@ -42,7 +43,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """``CIB_DATABASE_URL`` (default ./cib.db), ``CIB_QUEUE_URL`` (``redis://...`` or an SQLite
-        file; default beside an SQLite database), ``CIB_UPLOAD_DIR``, ``CIB_MAX_UPLOAD_BYTES``,
+        file; default beside an SQLite database), ``CIB_QUEUE_NAME`` (default ``cib``),
+        ``CIB_UPLOAD_DIR``, ``CIB_MAX_UPLOAD_BYTES``,
         ``CIB_MAX_DECOMPRESSION_RATIO``, ``CIB_RATE_LIMIT`` and ``CIB_UPLOAD_RATE_LIMIT`` (e.g.
         ``600/minute``), ``CIB_RATE_LIMIT_STORAGE`` (``memory://`` or ``redis://...`` to share
         limits between processes), ``CIB_CORS_ORIGINS`` (comma-separated; none by default),
@@ -53,6 +55,7 @@ class Settings:
         settings = cls(
             database_url=database_url,
             queue_url=env.get("CIB_QUEUE_URL") or str(home / "cib-queue.db"),
+            queue_name=env.get("CIB_QUEUE_NAME", "cib"),
             upload_dir=Path(env.get("CIB_UPLOAD_DIR") or home / "cib-uploads"),
             max_upload_bytes=_number(env, "CIB_MAX_UPLOAD_BYTES", 2 * GIB, int),
             max_ratio=_number(env, "CIB_MAX_DECOMPRESSION_RATIO", MAX_RATIO, float),

@@ -31,12 +31,12 @@ def job_settings(settings: Settings) -> JobSettings:
                        max_ratio=settings.max_ratio)
 
 
-def _huey(queue_url: str) -> Huey:
+def _huey(queue_url: str, name: str) -> Huey:
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("cib", url=queue_url, results=False)
+        return RedisHuey(name, url=queue_url, results=False)
     path = Path(queue_url.removeprefix("sqlite:///"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("cib", filename=str(path), results=False)
+    return SqliteHuey(name, filename=str(path), results=False)
 
 
 @dataclass
@@ -84,7 +84,7 @@ def resume_jobs(engine: Engine, enqueue: Callable[[int], object], lease: timedel
 
 
 def make_queue(settings: Settings, engine: Engine) -> JobQueue:
-    huey = _huey(settings.queue_url)
+    huey = _huey(settings.queue_url, settings.queue_name)
     config = job_settings(settings)
 
     @huey.task(name="cib.run_job")  # type: ignore[untyped-decorator]
