@@ -40,7 +40,7 @@ from detector.store.schema import (
 T = TypeVar("T")
 MAX_LIMIT = 1000
 MAX_BUCKETS = 2000
-MAX_EVIDENCE_POSTS = 1000      # an account's evidence: posts of its events, all accounts included
+MAX_EVIDENCE_POSTS = 1000      # at most this many posts in an account's evidence
 BUCKETS = {"minute": 60, "hour": 3600, "day": 86400}
 _TWITTER = ("twitter", "x")
 _HANDLE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
@@ -96,15 +96,6 @@ class AccountDetail:
     campaigns: tuple[str, ...]       # every campaign it is a member of, best-ranked first
     evidence: tuple[EvidenceItem, ...]
     profile: Account | None          # the stored profile, when a dump carried one
-
-
-@dataclass(frozen=True)
-class AccountContext:
-    """What the latest run says about an account met elsewhere (e.g. in a text lookup)."""
-
-    score: float
-    flagged: bool
-    campaigns: tuple[str, ...]       # best-ranked first
 
 
 @dataclass(frozen=True)
@@ -348,31 +339,6 @@ def account_detail(engine: Engine, detection_id: int, platform: str, account_id:
                              profile)
 
 
-def _chunks(items: Sequence[T], size: int = 500) -> list[Sequence[T]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def accounts_context(engine: Engine, detection_id: int,
-                     accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], AccountContext]:
-    """Score and campaigns of each of ``accounts`` (platform, account_id) that the run scored."""
-    found: dict[tuple[str, str], AccountContext] = {}
-    with engine.connect() as c:
-        for chunk in _chunks(list(dict.fromkeys(accounts))):
-            campaigns: dict[tuple[str, str], list[str]] = {}
-            for m in c.execute(select(M.platform, M.account_id, M.campaign_id)
-                               .join(C, (C.detection_id == M.detection_id)
-                                     & (C.campaign_id == M.campaign_id))
-                               .where(M.detection_id == detection_id,
-                                      tuple_(M.platform, M.account_id).in_(chunk))
-                               .order_by(C.rank)):
-                campaigns.setdefault((m.platform, m.account_id), []).append(m.campaign_id)
-            for r in c.execute(select(S.platform, S.account_id, S.score, S.flagged).where(
-                    S.detection_id == detection_id, tuple_(S.platform, S.account_id).in_(chunk))):
-                key = (r.platform, r.account_id)
-                found[key] = AccountContext(r.score, bool(r.flagged), tuple(campaigns.get(key, ())))
-    return found
-
-
 # Campaigns
 
 _CAMPAIGN_SORTS = {
@@ -419,17 +385,6 @@ def list_campaigns(engine: Engine, detection_id: int, *, min_score: float | None
         rows = c.execute(select(C.__table__).where(*where).order_by(*order).limit(limit).offset(offset))
         items = tuple(_campaign_summary(r) for r in rows)
     return Page(items, total, limit, offset)
-
-
-def campaigns_by_id(engine: Engine, detection_id: int,
-                    campaign_ids: Sequence[str]) -> list[CampaignSummary]:
-    """The named campaigns of a run that exist, best-ranked first."""
-    found: list[CampaignSummary] = []
-    with engine.connect() as c:
-        for chunk in _chunks(list(dict.fromkeys(campaign_ids))):
-            found.extend(_campaign_summary(r) for r in c.execute(select(C.__table__).where(
-                C.detection_id == detection_id, C.campaign_id.in_(chunk))))
-    return sorted(found, key=lambda campaign: campaign.rank)
 
 
 def _campaign_members(c: Connection, detection_id: int, campaign_id: str, limit: int,
@@ -629,12 +584,6 @@ def campaign_graph(engine: Engine, detection_id: int, campaign_id: str) -> nx.Gr
 
 
 # Datasets
-
-def count_posts(engine: Engine) -> int:
-    """How many posts the database holds (a count over the smallest index of ``posts``)."""
-    with engine.connect() as c:
-        return int(c.execute(select(func.count()).select_from(P)).scalar_one())
-
 
 def _dataset_info(row: Row[Any], kept: Sequence[Rejected] = ()) -> DatasetInfo:
     return DatasetInfo(id=row.id, name=row.name, sha256=row.sha256, format=row.format,
