@@ -1,4 +1,7 @@
-# cib-detector: the CLI (and, later, the API) on a slim Python base, as a non-root user.
+# cib-detector: the REST API (and the CLI) on a slim Python base, as a non-root user.
+#   docker run -p 8000:8000 -v cib-data:/data IMAGE                 # the API on SQLite in /data
+#   docker run -v cib-data:/data IMAGE keys create --scope read --name "Jane"
+#   docker run -v cib-data:/data IMAGE demo                          # the demo job
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -13,6 +16,7 @@ RUN pip install .
 
 USER cib
 VOLUME ["/data"]
-HEALTHCHECK --interval=30s --timeout=5s CMD cib stats --json > /dev/null || exit 1
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)" || exit 1
 ENTRYPOINT ["cib"]
-CMD ["demo"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

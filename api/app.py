@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.auth import KeyCache
 from api.ratelimit import RateLimits
 from api.routes import accounts, campaigns, datasets, health, jobs, lookup
+from api.routes.common import LatestDetection
 from api.settings import Settings
 from api.worker import make_queue
 from detector.store import open_database
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.queue = make_queue(settings, engine)
+    app.state.keys = KeyCache()
+    app.state.latest = LatestDetection()
     app.state.limits = RateLimits(settings.rate_limit_storage, {
         "read": settings.rate_limit, "upload": settings.upload_rate_limit})
     errors.install(app)

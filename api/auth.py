@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -16,6 +18,31 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False,
                        description="An API key made with `cib keys create --scope read|upload|admin`.")
 _bearer = HTTPBearer(auto_error=False, description="The same key as a bearer token.")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cib", charset="UTF-8"'}
+KEY_CACHE_S = 5.0
+"""A verified key is remembered this long, so most requests skip the database; a revocation
+takes effect within this time."""
+
+
+class KeyCache:
+    """Presented secret -> (key or None, when to look again). Small and per process."""
+
+    def __init__(self, ttl_s: float = KEY_CACHE_S, size: int = 10_000) -> None:
+        self._ttl, self._size = ttl_s, size
+        self._entries: dict[str, tuple[ApiKey | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, engine: Engine, presented: str) -> ApiKey | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(presented)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        key = verify_key(engine, presented)
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[presented] = (key, now + self._ttl)
+        return key
 
 
 def engine_of(request: Request) -> Engine:
@@ -38,7 +65,8 @@ def require(scope: str, limit: str = "read") -> Callable[..., ApiKey]:
     def check(request: Request, header: Annotated[str | None, Security(_header)] = None,
               bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
               ) -> ApiKey:
-        key = verify_key(engine_of(request), _presented(header, bearer))
+        cache: KeyCache = request.app.state.keys
+        key = cache.verify(engine_of(request), _presented(header, bearer))
         if key is None:
             raise ApiError(401, "invalid_key", "this API key is not known; check it was copied "
                            "whole", headers=CHALLENGE)

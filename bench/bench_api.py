@@ -2,8 +2,9 @@
 while an upload is being ingested and detected. Prints requests/s and p50/p99 latency per route.
 
     python bench/bench_api.py                          # builds a ~350k-tweet database first
-    python bench/bench_api.py --db /tmp/cib-350k.db --clients 16 --seconds 40
-    python bench/bench_api.py --accounts 3000 --seconds 10    # a quick run
+    python bench/bench_api.py --db /tmp/cib-350k.db --clients 16 --seconds 40    # saturation
+    python bench/bench_api.py --db /tmp/cib-350k.db --clients 16 --rate 30       # 30 requests/s
+    python bench/bench_api.py --accounts 3000 --scale 1 --seconds 10    # a quick run
 
 The server is `cib serve` in its own process (its worker in another); the clients are asyncio
 httpx in this one. Latency is measured at the client, so it includes HTTP on loopback.
@@ -42,9 +43,9 @@ from detector.store.relations import count_posts
 CIB = [sys.executable, "-m", "detector.cli"]
 
 
-def build(db: Path, accounts: int, seed: int, folder: Path) -> None:
-    """Simulate, ingest and detect (what a database has after a month of uploads)."""
-    sim = simulate(SimulationParams(seed=seed, accounts=accounts, days=30, scale=max(accounts / 2000, 1)))
+def build(db: Path, accounts: int, scale: float, seed: int, folder: Path) -> None:
+    """Simulate a month, ingest and detect (what a database has after a month of uploads)."""
+    sim = simulate(SimulationParams(seed=seed, accounts=accounts, days=30, scale=scale))
     dump = folder / f"base-{seed}.jsonl.gz"
     with gzip.open(dump, "wt", encoding="utf-8") as out:
         write_dump("twarc2", sim.posts, out, sim.accounts)
@@ -146,13 +147,43 @@ def report(latencies: dict[str, list[float]], statuses: dict[int, int], seconds:
           "| transport errors:", statuses.get(0, 0))
 
 
-async def load(base: str, key: str, routes: Routes, clients: int, seconds: float) -> None:
+async def open_loop(base: str, key: str, routes: Routes, clients: int, rate: float, seconds: float,
+                    latencies: dict[str, list[float]], statuses: dict[int, int]) -> None:
+    """Requests arrive at ``rate`` per second (Poisson), whatever the server's pace, over at most
+    ``clients`` connections; latency counts from arrival, so waiting for a connection counts."""
+    rng = random.Random(7)
+    pool = asyncio.Semaphore(clients)
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=30,
+                                 limits=httpx.Limits(max_connections=clients)) as client:
+
+        async def one(name: str, method: str, path: str, options: dict[str, Any]) -> None:
+            arrived = time.perf_counter()
+            async with pool:
+                try:
+                    status = (await client.request(method, path, **options)).status_code
+                except httpx.TransportError:
+                    status = 0
+            latencies[name].append((time.perf_counter() - arrived) * 1000)
+            statuses[status] += 1
+
+        tasks = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            tasks.append(asyncio.create_task(one(*routes.draw(rng))))
+            await asyncio.sleep(rng.expovariate(rate))
+        await asyncio.gather(*tasks)
+
+
+async def load(base: str, key: str, routes: Routes, clients: int, seconds: float, rate: float) -> None:
     latencies: dict[str, list[float]] = defaultdict(list)
     statuses: dict[int, int] = defaultdict(int)
-    deadline = time.monotonic() + seconds
     started = time.perf_counter()
-    await asyncio.gather(*(client_loop(base, key, routes, i, lambda: time.monotonic() > deadline,
-                                       latencies, statuses) for i in range(clients)))
+    if rate > 0:
+        await open_loop(base, key, routes, clients, rate, seconds, latencies, statuses)
+    else:
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(client_loop(base, key, routes, i, lambda: time.monotonic() > deadline,
+                                           latencies, statuses) for i in range(clients)))
     report(latencies, statuses, time.perf_counter() - started)
 
 
@@ -160,15 +191,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, help="an SQLite database to reuse (built if missing)")
-    parser.add_argument("--accounts", type=int, default=11_000, help="organic accounts (11k: ~350k posts)")
+    parser.add_argument("--accounts", type=int, default=20_000, help="organic accounts")
+    parser.add_argument("--scale", type=float, default=10.0, help="with the defaults: ~340k posts")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rate", type=float, default=0,
+                        help="requests/s arriving at random (open loop); 0: each client sends its "
+                             "next request as soon as it has an answer (closed loop, saturation)")
     parser.add_argument("--no-upload", action="store_true", help="no upload during the load")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cib-bench-api-"))
     db = args.db or folder / "cib.db"
     if not db.exists():
-        build(db, args.accounts, 1, folder)
+        build(db, args.accounts, args.scale, 11, folder)
     engine = open_database(str(db))
     print(f"database: {db} ({count_posts(engine):,} posts)")
     read_key = create_key(engine, "bench read", "read")[1]
@@ -188,7 +223,9 @@ def main() -> None:
                                     headers={"X-API-Key": upload_key, "Content-Type": "application/gzip"})
                 job = answer.json()["id"]
                 print(f"upload of {dump.stat().st_size:,} bytes: job {job} accepted")
-            asyncio.run(load(base, read_key, routes, args.clients, args.seconds))
+            mode = f"open loop, {args.rate:g} requests/s" if args.rate else "closed loop"
+            print(f"load: {args.clients} clients, {mode}, {args.seconds:g} s")
+            asyncio.run(load(base, read_key, routes, args.clients, args.seconds, args.rate))
             if job is not None:
                 state = client.get(f"/v1/jobs/{job}").json()
                 print(f"job {job} during the load: {state['state']}, stage {state['stage']}, "

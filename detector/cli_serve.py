@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import gc
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -62,6 +64,7 @@ def cmd_serve(args: argparse.Namespace, _engine: None) -> int:
 
     settings = _settings(args)
     app = create_app(settings)  # migrates the database before the worker starts
+    gc.freeze()  # what start-up made lives forever: keep it out of every later collection
     worker = None if args.no_worker else _start_worker(settings.database_url)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
@@ -82,6 +85,8 @@ def cmd_worker(args: argparse.Namespace, _engine: None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s cib-worker %(levelname)s %(message)s")
     settings = _settings(args)
+    with contextlib.suppress(OSError):
+        os.nice(args.nice)  # reads answer first when the two cores are busy
     run_worker(settings, open_database(settings.database_url))
     return 0
 
@@ -120,6 +125,8 @@ def add_commands(commands: Any, add_db: Any) -> None:
 
     worker = commands.add_parser("worker", help="run uploaded-dump jobs from the queue",
                                  epilog=EPILOG_WORKER, formatter_class=RAW)
+    worker.add_argument("--nice", type=int, default=10,
+                        help="CPU niceness, so the API's reads win over jobs (default 10)")
     add_db(worker)
     worker.set_defaults(handler=cmd_worker, needs_db=False)
 

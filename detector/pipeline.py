@@ -8,7 +8,7 @@ from importlib import metadata
 from sqlalchemy import Engine
 
 from detector.detect import Detection, DetectParams, detect
-from detector.store import account_creation, complete_datasets, iter_posts
+from detector.store import account_creation, complete_datasets, iter_posts, refresh_statistics
 from detector.store.detections import save_detection
 
 LIBRARIES = ("cib-detector", "datasketch", "networkx", "numpy", "scikit-learn", "sqlalchemy")
@@ -37,4 +37,5 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
     result = detect(posts, params, account_creation(engine))
     detection_id = save_detection(engine, result, versions=versions(), datasets=datasets,
                                   since=since, until=until)
+    refresh_statistics(engine)
     return detection_id, result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.auth import DB, Reader
@@ -24,7 +24,7 @@ GRAPH_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+x
 
 @router.get("", response_model=Page[Campaign], responses=errors(),
             summary="Campaigns ranked by score")
-def list_campaigns(_key: Reader, engine: DB,
+def list_campaigns(request: Request, _key: Reader, engine: DB,
                    min_score: Annotated[float | None, Query(ge=0, le=1, description=(
                        "Only campaigns scoring at least this."))] = None,
                    min_size: Annotated[int | None, Query(ge=1, description="Fewest accounts.")] = None,
@@ -37,7 +37,7 @@ def list_campaigns(_key: Reader, engine: DB,
                        "Order; a leading - means descending."))] = "-score",
                    limit: Limit = 50, offset: Offset = 0) -> Page[Campaign]:
     """Campaigns of the latest detection: size, span, signals and representative text."""
-    detection = detection_id(engine)
+    detection = detection_id(request, engine)
     page = queries.list_campaigns(engine, detection, min_score=min_score, min_size=min_size,
                                   signal=signal, kind=kind, sort=sort, limit=limit, offset=offset)
     return Page[Campaign].model_validate(page)
@@ -45,7 +45,7 @@ def list_campaigns(_key: Reader, engine: DB,
 
 @router.get("/{campaign_id}", response_model=CampaignDetail, responses=errors(404),
             summary="One campaign: members, messages, timeline, evidence")
-def get_campaign(_key: Reader, engine: DB, campaign_id: CampaignId,
+def get_campaign(request: Request, _key: Reader, engine: DB, campaign_id: CampaignId,
                  members_limit: Annotated[int, Query(ge=0, le=500, description=(
                      "Members per page, highest score first."))] = 100,
                  members_offset: Annotated[int, Query(ge=0, description="Members to skip.")] = 0,
@@ -60,7 +60,7 @@ def get_campaign(_key: Reader, engine: DB, campaign_id: CampaignId,
                  ))] = None) -> CampaignDetail:
     """Members with their scores, the messages it pushed, posts per minute or hour, and a page
     of evidence posts with links."""
-    detection = detection_id(engine)
+    detection = detection_id(request, engine)
     detail = queries.campaign_detail(engine, detection, campaign_id, members_limit=members_limit,
                                      members_offset=members_offset, evidence_limit=evidence_limit,
                                      evidence_offset=evidence_offset, messages_limit=messages_limit,
@@ -75,13 +75,13 @@ def get_campaign(_key: Reader, engine: DB, campaign_id: CampaignId,
 @router.get("/{campaign_id}/graph", responses=errors(404) | {200: {
     "description": "The graph file.", "content": {t: {} for t in GRAPH_TYPES.values()}}},
     summary="The campaign's account graph (GEXF, GraphML or JSON)", response_class=Response)
-def get_campaign_graph(_key: Reader, engine: DB, campaign_id: CampaignId,
+def get_campaign_graph(request: Request, _key: Reader, engine: DB, campaign_id: CampaignId,
                        format: Annotated[Literal["gexf", "graphml", "json"], Query(
                            description="gexf or graphml for Gephi, json (node-link) for the browser."
                        )] = "gexf") -> Response:
     """Accounts as nodes (score, flagged, campaigns), significant ties among them as weighted
     edges (weight, number of shared contents, signals)."""
-    detection = detection_id(engine)
+    detection = detection_id(request, engine)
     graph = queries.campaign_graph(engine, detection, campaign_id)
     if graph is None:
         raise not_found("campaign", campaign_id)

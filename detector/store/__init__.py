@@ -8,6 +8,7 @@ from detector.store.database import (
     make_engine,
     migrate,
     open_database,
+    refresh_statistics,
     resolve_url,
 )
 from detector.store.reader import (
@@ -42,6 +43,7 @@ __all__ = [
     "make_engine",
     "migrate",
     "open_database",
+    "refresh_statistics",
     "rejections",
     "resolve_url",
     "resumable_dataset",

@@ -82,6 +82,16 @@ def migrate(engine: Engine) -> None:
                             f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Let the query planner see the new row counts after a big write (a detection run):
+    ``PRAGMA optimize`` on SQLite, ``ANALYZE`` on PostgreSQL (both sample; seconds at most)."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA optimize")
+        elif engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE")
+
+
 def open_database(value: str | None = None) -> Engine:
     """Resolve, connect and migrate: what every command does first."""
     engine = make_engine(resolve_url(value))
