@@ -247,7 +247,9 @@ class LookupResult(Model):
     relayed: bool = Field(description="True when matching posts come from accounts in a campaign.")
     total_matches: int = Field(description="Matching posts in all (only `limit` are listed).")
     matches: list[LookupMatch] = Field(description="Most similar first, then oldest first.")
-    accounts: list[LookupAccount] = Field(description="Who posted the matches, most posts first.")
+    accounts: list[LookupAccount] = Field(description="Who posted the matches, most posts first "
+                                          "(at most `limit`).")
+    total_accounts: int = Field(description="Accounts that posted matches, in all.")
     campaigns: list[Campaign] = Field(description="The campaigns the matching accounts belong to.")
     candidates_checked: int = Field(description="Posts whose similarity was computed.")
     truncated: bool = Field(description="More candidates than could be verified; results are partial.")

@@ -11,10 +11,10 @@ Pure: the caller reads and writes the database (:mod:`detector.store.lookup`).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,7 @@ from detector.normalize import URL_TOKEN, normalize_text
 # by older code is rebuilt instead of silently answering nothing.
 KEY_VERSION = 1
 _INDEX_SETTINGS = ("fingerprint", "bands", "key_version")
+MAX_CANDIDATES = 30_000         # a lookup binds every candidate's id; SQLite takes 32,766 values
 _NOT_CONTENT = frozenset((URL_TOKEN, "@"))
 _M64 = np.uint64(0x9E3779B97F4A7C15)
 _BAND_SALT = np.uint64(0x6A09E667F3BCC909)
@@ -50,8 +51,8 @@ class LookupParams:
                              f"got {self.bands!r}")
         if not 0 < self.threshold <= 1:
             raise ValueError(f"threshold is a Jaccard similarity in (0, 1], e.g. 0.8; got {self.threshold!r}")
-        if self.max_candidates < 1:
-            raise ValueError(f"max_candidates must be at least 1 (5000 is usual), "
+        if not 1 <= self.max_candidates <= MAX_CANDIDATES:
+            raise ValueError(f"max_candidates must be between 1 and {MAX_CANDIDATES} (5000 is usual), "
                              f"got {self.max_candidates!r}")
 
     @property
@@ -203,79 +204,67 @@ class LookupResult:
 
     matches: list[LookupMatch]      # the best ``limit``, most similar first, then oldest first
     total_matches: int
-    accounts: list[LookupAccount]   # of every match, most matches first
+    accounts: list[LookupAccount]   # the ``limit`` with most matches, then the earliest first
+    total_accounts: int
     candidates_checked: int
     truncated: bool                 # more candidates than ``max_candidates``: only the first verified
     indexed_through: int            # every post with a smaller or equal ``posts.id`` is indexed
     unindexed_posts: int
 
 
-class Candidate(Protocol):
-    """A stored post found through a shared band key (any object with these attributes)."""
-
-    @property
-    def platform(self) -> str: ...
-    @property
-    def post_id(self) -> str: ...
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def handle(self) -> str | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def repost_of(self) -> str | None: ...
+def verify(query_sig: Signatures, texts: Sequence[str],
+           params: LookupParams) -> tuple[list[int], list[float]]:
+    """Positions of the texts whose similarity reaches ``params.threshold``, and those similarities."""
+    found = text_similarities(query_sig, texts, params)
+    kept = np.flatnonzero(found >= params.threshold)
+    positions: list[int] = kept.tolist()
+    return positions, found[kept].round(4).tolist()
 
 
-C = TypeVar("C", bound=Candidate)
+def best(similarity: Sequence[float], moments: Sequence[Any], limit: int) -> list[int]:
+    """Positions of the ``limit`` best matches: most similar first, then oldest, then first given.
+
+    ``moments`` only need to sort in time order (datetimes, or SQLite's stored text form).
+    """
+    return heapq.nsmallest(limit, range(len(similarity)), key=lambda i: (-similarity[i], moments[i], i))
 
 
-def verified(query_sig: Signatures, candidates: Sequence[C],
-             params: LookupParams) -> tuple[list[C], list[float]]:
-    """The candidates whose text reaches ``params.threshold``, and their similarity."""
-    found = text_similarities(query_sig, [c.text for c in candidates], params)
-    kept = np.flatnonzero(found >= params.threshold).tolist()
-    return [candidates[i] for i in kept], found[kept].round(4).tolist()
+@dataclass(frozen=True)
+class Tally:
+    """An account's matching posts: how many, when (as given), and the handle of its latest."""
 
-
-def best_matches(matched: Sequence[Candidate], similarity: Sequence[float], limit: int) -> list[LookupMatch]:
-    """The ``limit`` best matches: most similar first, then oldest first (then by id, for a
-    stable order). Only these become :class:`LookupMatch`: a relayed text has thousands."""
-    def rank(i: int) -> tuple[float, datetime, str, str]:
-        return -similarity[i], matched[i].created_at, matched[i].platform, matched[i].post_id
-
-    return [_match(matched[i], similarity[i]) for i in heapq.nsmallest(limit, range(len(matched)), key=rank)]
-
-
-def _match(post: Candidate, similarity: float) -> LookupMatch:
-    return LookupMatch(platform=post.platform, post_id=post.post_id, account_id=post.account_id,
-                       handle=post.handle, created_at=post.created_at, text=post.text,
-                       similarity=similarity, repost_of=post.repost_of)
-
-
-def accounts_of(posts: Iterable[Candidate]) -> list[LookupAccount]:
-    """The accounts behind ``posts``, most posts first, then the earliest first. The handle is
-    the one of the account's latest post."""
-    found: dict[tuple[str, str], _Tally] = {}
-    for post in posts:
-        tally = found.get((post.platform, post.account_id))
-        if tally is None:
-            found[(post.platform, post.account_id)] = _Tally(post.handle, 1, post.created_at, post.created_at)
-            continue
-        tally.posts += 1
-        tally.first_at = min(tally.first_at, post.created_at)
-        if post.created_at >= tally.last_at:
-            tally.last_at, tally.handle = post.created_at, post.handle
-    accounts = [LookupAccount(platform, account_id, t.handle, t.posts, t.first_at, t.last_at)
-                for (platform, account_id), t in found.items()]
-    return sorted(accounts, key=lambda a: (-a.posts, a.first_at, a.platform, a.account_id))
-
-
-@dataclass
-class _Tally:
+    platform: str
+    account_id: str
     handle: str | None
     posts: int
-    first_at: datetime
-    last_at: datetime
+    first_at: Any
+    last_at: Any
+
+
+def top_accounts(platforms: Sequence[str], account_ids: Sequence[str], handles: Sequence[str | None],
+                 moments: Sequence[Any], limit: int) -> tuple[list[Tally], int]:
+    """The ``limit`` accounts with most posts (then the earliest first), and how many there are.
+
+    One entry per post in the parallel sequences; ``moments`` only need to sort in time order.
+    Counted in flat lists keyed by strings: a relayed text's thousands of posts then leave no
+    objects for the garbage collector to promote (its full passes cost tens of milliseconds).
+    """
+    slot: dict[str, int] = {}
+    posts: list[int] = []
+    first: list[Any] = []
+    last: list[int] = []                # position of each account's latest post
+    for i, key in enumerate(map("{}\x00{}".format, platforms, account_ids)):
+        at = slot.setdefault(key, len(posts))
+        if at == len(posts):
+            posts.append(1)
+            first.append(moments[i])
+            last.append(i)
+            continue
+        posts[at] += 1
+        first[at] = min(first[at], moments[i])
+        if moments[i] >= moments[last[at]]:
+            last[at] = i
+    top = heapq.nsmallest(limit, range(len(posts)), key=lambda at: (
+        -posts[at], first[at], platforms[last[at]], account_ids[last[at]]))
+    return [Tally(platforms[last[at]], account_ids[last[at]], handles[last[at]], posts[at], first[at],
+                  moments[last[at]]) for at in top], len(posts)

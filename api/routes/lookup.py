@@ -32,7 +32,7 @@ def lookup(request: LookupRequest, _key: Reader, engine: DB) -> LookupResult:
     matches = [LookupMatch.model_validate(m).model_copy(update={
         "url": queries.post_url(m.platform, m.handle, m.post_id)}) for m in found.matches]
     return LookupResult(relayed=bool(campaigns), total_matches=found.total_matches,
-                        matches=matches, accounts=accounts,
+                        matches=matches, accounts=accounts, total_accounts=found.total_accounts,
                         campaigns=[Campaign.model_validate(c) for c in campaigns],
                         candidates_checked=found.candidates_checked, truncated=found.truncated,
                         unindexed_posts=found.unindexed_posts,

@@ -11,35 +11,37 @@ smaller id than one already indexed would be skipped until the index is rebuilt)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Engine, Table, select, update
 from sqlalchemy.engine import Connection
 
 from detector.lookup import (
     DEFAULT_PARAMS,
+    LookupAccount,
+    LookupMatch,
     LookupParams,
     LookupResult,
-    accounts_of,
+    Tally,
     band_keys,
     band_rows,
-    best_matches,
+    best,
     query_signature,
     same_index,
-    verified,
+    top_accounts,
+    verify,
 )
 from detector.store.reader import _as_time
-from detector.store.schema import LookupBandRow, LookupStateRow
+from detector.store.rows import time_param
+from detector.store.schema import LookupStateRow
 
 __all__ = ["find_similar", "forget_dataset_posts", "update_lookup_index"]
 
-BANDS: Table = LookupBandRow.__table__  # type: ignore[assignment]
 STATE: Table = LookupStateRow.__table__  # type: ignore[assignment]
 _STATE_ID = 1
 _MAX_PAGES = 4          # pages of candidates read when filters (dataset, time) drop many
-_FETCH_CHUNK = 10_000   # post ids per query: under SQLite's and PostgreSQL's parameter limits
 Progress = Callable[[int], None]
 
 
@@ -100,21 +102,29 @@ def _index_batch(engine: Engine, params: LookupParams, batch: int) -> tuple[int,
             return None
         refs = [post.id for post in posts]
         rows = band_rows(refs, [post.text or "" for post in posts], params)
-        _insert_bands(connection, rows.tolist())
+        _insert_bands(connection, rows[:, 0].tolist(), rows[:, 1].tolist())
         # never backwards: a concurrent updater on SQLite may have gone further meanwhile
         connection.execute(update(STATE).where(STATE.c.id == _STATE_ID, STATE.c.last_post_ref < refs[-1])
                            .values(last_post_ref=refs[-1]))
     return len(posts), len(rows) // params.bands
 
 
-def _insert_bands(connection: Connection, rows: list[list[int]]) -> None:
-    """Insert ``(band_key, post_ref)`` rows (sorted: sequential b-tree inserts are much faster)."""
-    if not rows:
+def _insert_bands(connection: Connection, keys: list[int], refs: list[int]) -> None:
+    """Insert rows ``(keys[i], refs[i])``, sorted (sequential b-tree inserts are much faster).
+
+    PostgreSQL gets them as two arrays in one statement: with executemany, which sends a
+    statement per row, indexing was three times slower (2,100 posts/s; bench/bench_lookup.py).
+    """
+    if not keys:
         return
-    mark = _mark(connection)
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "INSERT INTO lookup_bands (band_key, post_ref) SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
+            "ON CONFLICT DO NOTHING", (keys, refs))
+        return
     connection.exec_driver_sql(
-        f"INSERT INTO lookup_bands (band_key, post_ref) VALUES ({mark}, {mark}) ON CONFLICT DO NOTHING",
-        list(map(tuple, rows)))
+        "INSERT INTO lookup_bands (band_key, post_ref) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        list(zip(keys, refs, strict=True)))
 
 
 def forget_dataset_posts(target: Connection | Engine, dataset_id: int) -> int:
@@ -144,38 +154,59 @@ def forget_dataset_posts(target: Connection | Engine, dataset_id: int) -> int:
 
 
 # --- answering lookups ---------------------------------------------------------------------------
+# A text relayed thousands of times has thousands of candidates: each is read once with what
+# verification and the account counts need, into columns; texts are verified once per distinct
+# text, and only what is shown becomes objects. Rows come from the driver's own cursor:
+# SQLAlchemy's Row costs a microsecond each.
 
-class _Post(NamedTuple):
-    """A candidate post as read (satisfies :class:`detector.lookup.Candidate`)."""
+@dataclass
+class _Candidates:
+    """Candidate posts in id order, as columns: thousands of rows leave no objects behind for
+    the garbage collector (see :func:`detector.lookup.top_accounts`)."""
 
-    id: int
-    dataset_id: int
-    platform: str
-    post_id: str
-    account_id: str
-    handle: str | None
-    created_at: datetime
-    text: str
-    repost_of: str | None
+    ids: list[int] = field(default_factory=list)
+    times: list[Any] = field(default_factory=list)      # as stored: they sort in time order
+    texts: list[str] = field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
+    account_ids: list[str] = field(default_factory=list)
+    handles: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, positions: Sequence[int]) -> _Candidates:
+        return _Candidates(*([column[i] for i in positions] for column in self._columns()))
+
+    def head(self, count: int) -> _Candidates:
+        return _Candidates(*(column[:count] for column in self._columns()))
+
+    def _columns(self) -> list[list[Any]]:
+        return [self.ids, self.times, self.texts, self.platforms, self.account_ids, self.handles]
 
 
 @dataclass(frozen=True)
-class _Filters:
-    complete: frozenset[int]        # ids of complete datasets
-    since: datetime | None
-    until: datetime | None
+class _Scope:
+    """What a match must be: a post of a complete dataset, created in ``[since, until)``.
 
-    def keep(self, post: _Post) -> bool:
-        return (post.dataset_id in self.complete
-                and (self.since is None or post.created_at >= self.since)
-                and (self.until is None or post.created_at < self.until))
+    Tested here rather than in SQL: without table statistics (a freshly loaded PostgreSQL)
+    the planner would start from the dataset or time index and read every post they hold.
+    """
+
+    complete: frozenset[int]
+    since: Any              # as the database stores times, so that they compare with its values
+    until: Any
+
+    def keep(self, dataset_id: int, created_at: Any) -> bool:
+        return (dataset_id in self.complete
+                and (self.since is None or created_at >= self.since)
+                and (self.until is None or created_at < self.until))
 
 
 def find_similar(engine: Engine, text: str, params: LookupParams = DEFAULT_PARAMS, *,
                  since: datetime | None = None, until: datetime | None = None,
                  limit: int = 50) -> LookupResult:
     """Stored posts of complete datasets, created in ``[since, until)``, whose text is a
-    near-duplicate of ``text`` (estimated Jaccard >= ``params.threshold``).
+    near-duplicate of ``text`` (estimated Jaccard >= ``params.threshold``), and their accounts.
 
     Raises :class:`detector.errors.LookupTextTooShort` for a text without words of its own.
     At most ``params.max_candidates`` candidates (the first by post id) are verified; more set
@@ -186,15 +217,41 @@ def find_similar(engine: Engine, text: str, params: LookupParams = DEFAULT_PARAM
     query = query_signature(text, params)
     keys: list[int] = band_keys(query[None, :], params)[0].tolist()
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # without statistics (a fresh index) the band union looks costly enough for
+            # PostgreSQL to compile it to machine code first: 30 ms, for a query of one
+            connection.exec_driver_sql("SET LOCAL jit = off")
+        scope = _scope(connection, since, until)
         last = _usable_watermark(connection, params)
         unindexed = _count_posts_after(connection, last)
-        if last == 0:
-            return LookupResult([], 0, [], 0, False, 0, unindexed)
-        filters = _Filters(_complete_datasets(connection), since, until)
-        candidates, truncated = _candidates(connection, keys, filters, params.max_candidates)
-    matched, similarity = verified(query, candidates, params)
-    return LookupResult(best_matches(matched, similarity, limit), len(matched), accounts_of(matched),
-                        len(candidates), truncated, last, unindexed)
+        if last == 0 or not scope.complete:
+            return LookupResult(matches=[], total_matches=0, accounts=[], total_accounts=0,
+                                candidates_checked=0, truncated=False, indexed_through=last,
+                                unindexed_posts=unindexed)
+        candidates, truncated = _candidates(connection, keys, scope, params.max_candidates)
+        positions, similarity = verify(query, candidates.texts, params)
+        matched = candidates.take(positions)
+        shown = best(similarity, matched.times, limit)
+        matches = _matches(connection, [matched.ids[i] for i in shown], [similarity[i] for i in shown])
+    accounts, total_accounts = top_accounts(matched.platforms, matched.account_ids, matched.handles,
+                                            matched.times, limit)
+    return LookupResult(matches=matches, total_matches=len(matched), accounts=[_account(t) for t in accounts],
+                        total_accounts=total_accounts, candidates_checked=len(candidates),
+                        truncated=truncated, indexed_through=last, unindexed_posts=unindexed)
+
+
+def _account(tally: Tally) -> LookupAccount:
+    return LookupAccount(tally.platform, tally.account_id, tally.handle, tally.posts,
+                         _as_time(tally.first_at), _as_time(tally.last_at))
+
+
+def _scope(connection: Connection, since: datetime | None, until: datetime | None) -> _Scope:
+    for moment in (since, until):
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError(f"since and until must be timezone-aware (UTC), got {moment.isoformat()}")
+    bind = time_param(connection.dialect.name)
+    complete = connection.exec_driver_sql("SELECT id FROM datasets WHERE status = 'complete'")
+    return _Scope(frozenset(complete.scalars()), bind(since), bind(until))
 
 
 def _usable_watermark(connection: Connection, params: LookupParams) -> int:
@@ -207,18 +264,16 @@ def _usable_watermark(connection: Connection, params: LookupParams) -> int:
 
 
 def _count_posts_after(connection: Connection, last: int) -> int:
+    """Posts with an id above ``last``; the newest id first, as the index is usually up to date
+    (and a count with no table statistics may read every post)."""
+    newest = connection.exec_driver_sql("SELECT MAX(id) FROM posts").scalar()
+    if newest is None or newest <= last:
+        return 0
     count = connection.exec_driver_sql(f"SELECT COUNT(*) FROM posts WHERE id > {_mark(connection)}", (last,))
     return int(count.scalar_one())
 
 
-def _complete_datasets(connection: Connection) -> frozenset[int]:
-    return frozenset(connection.exec_driver_sql(
-        "SELECT id FROM datasets WHERE status = 'complete'").scalars())
-
-
 def _fetch(connection: Connection, sql: str, values: Sequence[Any]) -> list[Any]:
-    """Rows as the driver gives them: SQLAlchemy's Row costs a microsecond each, and a
-    relayed text has thousands of candidates."""
     cursor = connection.connection.cursor()
     try:
         cursor.execute(sql, tuple(values))
@@ -227,20 +282,20 @@ def _fetch(connection: Connection, sql: str, values: Sequence[Any]) -> list[Any]
         cursor.close()
 
 
-def _candidates(connection: Connection, keys: Sequence[int], filters: _Filters,
-                cap: int) -> tuple[list[_Post], bool]:
-    """The first ``cap`` candidates by post id that pass ``filters``, and whether there are more.
+def _candidates(connection: Connection, keys: Sequence[int], scope: _Scope,
+                cap: int) -> tuple[_Candidates, bool]:
+    """The first ``cap`` candidates by post id in ``scope``, and whether there are more.
 
-    Reads a page of post ids at a time; after ``_MAX_PAGES`` pages (filters dropping most of a
-    huge bucket) the search stops and says it was truncated.
+    Reads a page of post ids at a time; after ``_MAX_PAGES`` pages (the scope dropping most of
+    a huge bucket) the search stops and says it was truncated.
     """
-    found: list[_Post] = []
+    found = _Candidates()
     after = 0
     for _ in range(_MAX_PAGES):
         refs = _candidate_refs(connection, keys, after, cap + 1)
-        found.extend(post for post in _read_posts(connection, refs) if filters.keep(post))
+        _read_candidates(connection, refs, scope, found)
         if len(found) > cap:
-            return found[:cap], True
+            return found.head(cap), True
         if len(refs) <= cap:
             return found, False
         after = refs[-1]
@@ -250,9 +305,9 @@ def _candidates(connection: Connection, keys: Sequence[int], filters: _Filters,
 def _candidate_refs(connection: Connection, keys: Sequence[int], after: int, count: int) -> list[int]:
     """The first ``count`` post ids above ``after`` that share a band key with the query.
 
-    One UNION of the keys' ranges, each already in post order in the primary key: SQLite
-    merges them without sorting and stops at the LIMIT, so a text relayed 100,000 times
-    costs ``count`` rows per key, not 100,000 (see ``EXPLAIN QUERY PLAN``: MERGE (UNION)).
+    The keys' ranges are already in post order in the primary key: SQLite merges them without
+    sorting and stops at the LIMIT (``EXPLAIN QUERY PLAN``: MERGE (UNION)), so a text relayed
+    100,000 times costs at most ``count`` rows per key.
     """
     mark = _mark(connection)
     sql = " UNION ".join([f"SELECT post_ref FROM lookup_bands WHERE band_key = {mark} AND post_ref > {mark}"]
@@ -261,16 +316,45 @@ def _candidate_refs(connection: Connection, keys: Sequence[int], after: int, cou
     return [ref for (ref,) in _fetch(connection, sql, values)]
 
 
-def _read_posts(connection: Connection, refs: list[int]) -> list[_Post]:
-    """The posts with these ids (those still stored), in id order."""
-    found: list[_Post] = []
-    for start in range(0, len(refs), _FETCH_CHUNK):
-        chunk = refs[start:start + _FETCH_CHUNK]
-        marks = ", ".join([_mark(connection)] * len(chunk))
-        rows = _fetch(connection, f"SELECT {_POST_COLUMNS} FROM posts WHERE id IN ({marks})", chunk)
-        # columns in _Post's order; the time and a missing text made what _Post says
-        found.extend(_Post._make((*row[:6], _as_time(row[6]), row[7] or "", row[8])) for row in rows)
-    return sorted(found, key=lambda post: post.id)
+def _read_candidates(connection: Connection, refs: list[int], scope: _Scope, into: _Candidates) -> None:
+    """Append the posts ``refs`` (those still stored) in ``scope`` to ``into``, in id order."""
+    if not refs:
+        return
+    ids, values = _one_of(connection, "id", refs)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute("SELECT id, dataset_id, created_at, text, platform, account_id, handle "
+                       f"FROM posts WHERE {ids} ORDER BY id", tuple(values))
+        while rows := cursor.fetchmany(256):     # a few rows alive at a time
+            for ref, dataset_id, created_at, text, platform, account_id, handle in rows:
+                if scope.keep(dataset_id, created_at):
+                    into.ids.append(ref)
+                    into.times.append(created_at)
+                    into.texts.append(text or "")
+                    into.platforms.append(platform)
+                    into.account_ids.append(account_id)
+                    into.handles.append(handle)
+    finally:
+        cursor.close()
 
 
-_POST_COLUMNS = ", ".join(_Post._fields)
+def _one_of(connection: Connection, column: str, values: Sequence[int]) -> tuple[str, list[Any]]:
+    """``column`` is one of ``values``: one array on PostgreSQL, a list of values on SQLite."""
+    if connection.dialect.name == "postgresql":
+        return f"{column} = ANY({_mark(connection)})", [list(values)]
+    return f"{column} IN ({', '.join([_mark(connection)] * len(values))})", list(values)
+
+
+def _matches(connection: Connection, refs: list[int], similarity: list[float]) -> list[LookupMatch]:
+    """The posts ``refs`` as matches, in that order."""
+    if not refs:
+        return []
+    ids, values = _one_of(connection, "id", refs)
+    rows = connection.exec_driver_sql(
+        "SELECT id, platform, post_id, account_id, handle, created_at, text, repost_of "
+        f"FROM posts WHERE {ids}", tuple(values))
+    by_ref = {row.id: row for row in rows}
+    return [LookupMatch(platform=row.platform, post_id=row.post_id, account_id=row.account_id,
+                        handle=row.handle, created_at=_as_time(row.created_at), text=row.text or "",
+                        similarity=value, repost_of=row.repost_of)
+            for row, value in ((by_ref[ref], value) for ref, value in zip(refs, similarity, strict=True))]

@@ -22,6 +22,7 @@ from detector.errors import BadQuery, DatasetBusy
 from detector.export import build_graph
 from detector.link import SIGNALS
 from detector.records import Account, Rejected
+from detector.store.lookup import forget_dataset_posts
 from detector.store.reader import rejections
 from detector.store.schema import (
     AccountRow,
@@ -31,7 +32,6 @@ from detector.store.schema import (
     DatasetRow,
     DetectionRow,
     EvidenceRow,
-    LookupBandRow,
     PostRow,
     RejectionRow,
     TieRow,
@@ -622,7 +622,6 @@ def delete_dataset(engine: Engine, dataset_id: int) -> int | None:
     Detections made from it stay (they are a record of a run); their evidence loses its texts.
     Raises ``DatasetBusy`` while the dataset is being ingested.
     """
-    owned = select(P.id).where(P.dataset_id == dataset_id)
     with engine.begin() as c:
         status = c.execute(select(DatasetRow.status).where(DatasetRow.id == dataset_id)
                            .with_for_update()).scalar()
@@ -631,7 +630,7 @@ def delete_dataset(engine: Engine, dataset_id: int) -> int | None:
         if status == "running":
             raise DatasetBusy(f"dataset {dataset_id} is still being ingested; delete it after its "
                               "ingest finishes or fails")
-        c.execute(delete(LookupBandRow).where(LookupBandRow.post_ref.in_(owned)))
+        forget_dataset_posts(c, dataset_id)  # its bands, and the watermark if its posts were newest
         removed = c.execute(delete(P).where(P.dataset_id == dataset_id)).rowcount
         c.execute(delete(RejectionRow).where(RejectionRow.dataset_id == dataset_id))
         c.execute(delete(DatasetRow).where(DatasetRow.id == dataset_id))

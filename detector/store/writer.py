@@ -128,6 +128,9 @@ def finish_dataset(engine: Engine, dataset_id: int, status: str,
 
 def discard_dataset_posts(engine: Engine, dataset_id: int) -> int:
     """Delete the posts this dataset added (a failed ingest leaves the database as it was)."""
+    from detector.store.lookup import forget_dataset_posts  # the index imports the fingerprints
+
     with engine.begin() as connection:
+        forget_dataset_posts(connection, dataset_id)
         result = connection.execute(delete(POSTS).where(POSTS.c.dataset_id == dataset_id))
         return int(result.rowcount or 0)

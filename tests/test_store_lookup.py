@@ -1,0 +1,212 @@
+"""The lookup index in a real database (SQLite file and PostgreSQL): update, forget, find."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, delete, func, select, update
+
+from detector.errors import LookupTextTooShort
+from detector.lookup import LookupParams
+from detector.records import Post
+from detector.store import finish_dataset, start_dataset, write_batch
+from detector.store.lookup import find_similar, forget_dataset_posts, update_lookup_index
+from detector.store.rows import KnownAccounts, prepare_batch
+from detector.store.schema import DatasetRow, LookupBandRow, LookupStateRow, PostRow
+from tests.factories import T0, post
+
+ORIGINAL = ("The city council voted tonight to close the public library on Main Street, and nobody "
+            "in the neighbourhood was asked first")
+ONE_WORD_CHANGED = ORIGINAL.replace("tonight", "today")
+UNRELATED = "Our bakery opens at seven with fresh croissants and sourdough every morning"
+
+
+def add_dataset(engine: Engine, posts: Sequence[Post], status: str = "complete", name: str = "d") -> int:
+    """A dataset holding ``posts``, left ``running`` or finished with ``status``."""
+    dataset = start_dataset(engine, name=name, sha256=name, size_bytes=0, fmt="twarc2")
+    batch = prepare_batch(posts, [], [], KnownAccounts(), engine.dialect.name)
+    write_batch(engine, dataset, batch, 0)
+    if status != "running":
+        finish_dataset(engine, dataset, status)
+    return dataset
+
+
+def delete_dataset(engine: Engine, dataset: int) -> None:
+    """What deleting a dataset does: its index rows, its posts and itself, in one transaction."""
+    with engine.begin() as connection:
+        forget_dataset_posts(connection, dataset)
+        connection.execute(delete(PostRow).where(PostRow.dataset_id == dataset))
+        connection.execute(delete(DatasetRow).where(DatasetRow.id == dataset))
+
+
+def band_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(LookupBandRow)).scalar_one())
+
+
+def found_ids(engine: Engine, text: str = ORIGINAL, **options: object) -> list[str]:
+    return [m.post_id for m in find_similar(engine, text, **options).matches]  # type: ignore[arg-type]
+
+
+def relays() -> list[Post]:
+    """The original, a retweet with another link, a one-word edit, and unrelated or empty posts."""
+    return [
+        post(1, account=1, text=f"{ORIGINAL} https://t.co/aaa"),
+        post(2, account=2, seconds=60, text=f"RT @user1: {ORIGINAL} https://t.co/bbb"),
+        post(3, account=3, seconds=120, text=ONE_WORD_CHANGED),
+        post(4, account=4, seconds=180, text=UNRELATED),
+        post(5, account=5, seconds=240, text=""),
+        post(6, account=6, seconds=300, text="https://t.co/ccc"),
+    ]
+
+
+def test_near_duplicates_are_found_and_unrelated_texts_are_not(engine: Engine) -> None:
+    posts = relays()
+    add_dataset(engine, posts)
+    assert update_lookup_index(engine) == 4          # the empty and the link-only post are skipped
+    result = find_similar(engine, f"{ORIGINAL} https://t.co/zzz")   # a link of its own
+    ids = {p.post_id: n for n, p in enumerate(posts, start=1)}
+    assert [ids[m.post_id] for m in result.matches] == [1, 2, 3]   # most similar, then oldest
+    first, relay, edited = result.matches
+    assert first.similarity == relay.similarity == 1.0
+    assert 0.8 <= edited.similarity < 1.0
+    assert relay.text.startswith("RT @user1:") and relay.handle == "user2"
+    assert first.created_at == T0
+    assert (result.total_matches, result.truncated) == (3, False)
+    assert result.candidates_checked >= 3
+    assert [(a.account_id, a.handle, a.posts, a.first_at) for a in result.accounts] == [
+        ("1001", "user1", 1, T0), ("1002", "user2", 1, T0 + timedelta(seconds=60)),
+        ("1003", "user3", 1, T0 + timedelta(seconds=120))]
+    assert result.total_accounts == 3
+    assert (result.indexed_through, result.unindexed_posts) == (6, 0)
+
+
+def test_unrelated_text_finds_nothing(engine: Engine) -> None:
+    add_dataset(engine, relays())
+    update_lookup_index(engine)
+    result = find_similar(engine, "Weather tomorrow: sunny spells and a light breeze from the west")
+    assert (result.matches, result.total_matches, result.candidates_checked) == ([], 0, 0)
+
+
+def test_a_second_update_indexes_only_new_posts(engine: Engine) -> None:
+    add_dataset(engine, relays()[:2], name="a")
+    reads: list[int] = []
+    assert update_lookup_index(engine, progress=reads.append) == 2
+    assert reads == [2]
+    add_dataset(engine, [post(7, account=7, text=ORIGINAL), post(8, account=8, text=UNRELATED)], name="b")
+    before = find_similar(engine, ORIGINAL)
+    assert (len(before.matches), before.indexed_through, before.unindexed_posts) == (2, 2, 2)
+    assert update_lookup_index(engine, batch=1) == 2          # one post per transaction
+    assert update_lookup_index(engine) == 0
+    after = find_similar(engine, ORIGINAL)
+    assert (len(after.matches), after.indexed_through, after.unindexed_posts) == (3, 4, 0)
+    assert band_count(engine) == 4 * 16
+
+
+def test_indexing_again_from_scratch_is_harmless(engine: Engine) -> None:
+    add_dataset(engine, relays())
+    update_lookup_index(engine)
+    with engine.begin() as connection:   # as if the watermark had not been saved
+        connection.execute(update(LookupStateRow).values(last_post_ref=0))
+    assert update_lookup_index(engine) == 4
+    assert band_count(engine) == 4 * 16
+    assert len(found_ids(engine)) == 3
+
+
+def test_a_deleted_datasets_posts_vanish(engine: Engine) -> None:
+    kept = add_dataset(engine, [post(1, account=1, text=ORIGINAL)], name="kept")
+    gone = add_dataset(engine, [post(2, account=2, text=ORIGINAL), post(3, account=3, text=UNRELATED)],
+                       name="gone")
+    update_lookup_index(engine)
+    delete_dataset(engine, gone)
+    assert band_count(engine) == 16
+    assert found_ids(engine) == [post(1).post_id]
+    assert find_similar(engine, UNRELATED).matches == []
+    assert forget_dataset_posts(engine, kept) == 16    # an engine: its own transaction
+    assert found_ids(engine) == []
+
+
+def test_posts_stored_after_deleting_the_newest_dataset_are_indexed(engine: Engine) -> None:
+    add_dataset(engine, [post(1, account=1, text=UNRELATED)], name="a")
+    newest = add_dataset(engine, [post(2, account=2, text=UNRELATED)], name="b")
+    update_lookup_index(engine)
+    delete_dataset(engine, newest)    # SQLite gives the next post the deleted post's id again
+    assert find_similar(engine, UNRELATED).indexed_through == 1
+    add_dataset(engine, [post(3, account=3, text=ORIGINAL)], name="c")
+    assert update_lookup_index(engine) == 1
+    assert found_ids(engine) == [post(3).post_id]
+
+
+@pytest.mark.parametrize("status", ["running", "failed", "interrupted"])
+def test_posts_of_incomplete_datasets_are_not_returned(engine: Engine, status: str) -> None:
+    add_dataset(engine, [post(1, account=1, text=ORIGINAL)], name="done")
+    unfinished = add_dataset(engine, [post(2, account=2, text=ORIGINAL)], status=status, name="other")
+    update_lookup_index(engine)
+    assert found_ids(engine) == [post(1).post_id]
+    finish_dataset(engine, unfinished, "complete")
+    assert found_ids(engine) == [post(1).post_id, post(2).post_id]   # no re-indexing needed
+
+
+def test_changed_params_rebuild_the_index(engine: Engine) -> None:
+    add_dataset(engine, relays())
+    update_lookup_index(engine)
+    other = LookupParams(bands=32)
+    result = find_similar(engine, ORIGINAL, other)         # the index cannot answer these
+    assert (result.matches, result.indexed_through, result.unindexed_posts) == ([], 0, 6)
+    assert update_lookup_index(engine, other) == 4
+    assert band_count(engine) == 4 * 32
+    assert len(find_similar(engine, ORIGINAL, other).matches) == 3
+    assert update_lookup_index(engine) == 4
+    assert band_count(engine) == 4 * 16
+    assert update_lookup_index(engine, LookupParams(threshold=0.5)) == 0   # same keys: nothing to do
+
+
+def test_a_text_without_content_is_refused(engine: Engine) -> None:
+    with pytest.raises(LookupTextTooShort, match="at least 5 characters"):
+        find_similar(engine, "RT @someone: https://t.co/abc")
+
+
+def test_an_empty_database_answers_nothing(engine: Engine) -> None:
+    assert update_lookup_index(engine) == 0
+    result = find_similar(engine, ORIGINAL)
+    assert (result.matches, result.indexed_through, result.unindexed_posts) == ([], 0, 0)
+
+
+def test_time_range(engine: Engine) -> None:
+    posts = [post(n, account=n, seconds=3600 * n, text=ORIGINAL) for n in range(1, 5)]
+    add_dataset(engine, posts)
+    update_lookup_index(engine)
+    since, until = T0 + timedelta(hours=2), T0 + timedelta(hours=4)
+    assert found_ids(engine, since=since, until=until) == [posts[1].post_id, posts[2].post_id]
+
+
+def test_too_many_candidates_are_cut_and_said_so(engine: Engine) -> None:
+    posts = [post(n, account=n % 3, seconds=n, text=ORIGINAL) for n in range(1, 13)]
+    add_dataset(engine, posts)
+    update_lookup_index(engine)
+    result = find_similar(engine, ORIGINAL, LookupParams(max_candidates=5), limit=2)
+    assert (result.candidates_checked, result.total_matches, result.truncated) == (5, 5, True)
+    assert [m.post_id for m in result.matches] == [posts[0].post_id, posts[1].post_id]   # oldest first
+    assert [(a.account_id, a.posts) for a in result.accounts] == [("1001", 2), ("1002", 2)]   # of 3
+    assert result.total_accounts == 3
+    assert result.accounts[0].first_at == posts[0].created_at
+    assert result.accounts[0].last_at == posts[3].created_at
+    whole = find_similar(engine, ORIGINAL, LookupParams(max_candidates=12))
+    assert (whole.candidates_checked, whole.total_matches, whole.truncated) == (12, 12, False)
+
+
+def test_naive_times_are_refused(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        find_similar(engine, ORIGINAL, since=T0.replace(tzinfo=None))
+
+
+def test_candidates_dropped_by_filters_are_replaced_by_later_ones(engine: Engine) -> None:
+    posts = [post(n, account=n, seconds=n, text=ORIGINAL) for n in range(1, 10)]
+    add_dataset(engine, posts[:6], status="failed", name="failed")
+    add_dataset(engine, posts[6:], name="ok")
+    update_lookup_index(engine)
+    result = find_similar(engine, ORIGINAL, LookupParams(max_candidates=2))
+    assert [m.post_id for m in result.matches] == [posts[6].post_id, posts[7].post_id]
+    assert result.truncated
