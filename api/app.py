@@ -13,7 +13,6 @@ from api import errors
 from api.auth import KeyCache
 from api.ratelimit import RateLimits
 from api.routes import accounts, campaigns, datasets, health, jobs, lookup
-from api.routes.common import LatestDetection
 from api.settings import Settings
 from api.worker import make_queue
 from detector.store import open_database
@@ -63,7 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.queue = make_queue(settings, engine)
     app.state.keys = KeyCache()
-    app.state.latest = LatestDetection()
     app.state.limits = RateLimits(settings.rate_limit_storage, {
         "read": settings.rate_limit, "upload": settings.upload_rate_limit})
     errors.install(app)

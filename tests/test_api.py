@@ -153,6 +153,11 @@ def test_delete_dataset_removes_its_posts_and_detects_again(loaded: Service) -> 
     answer = loaded.client.post("/v1/lookup", json={"text": RELAY_TEXT}, headers=loaded.as_("read"))
     assert answer.json()["total_matches"] == 0
     assert loaded.client.delete(f"/v1/datasets/{dataset}", headers=loaded.as_("admin")).status_code == 404
+    # the same file again is a new dataset, stored, indexed and detected again
+    again = loaded.wait(upload(loaded, render("twarc2", hand_made()).encode()).json())
+    assert again["state"] == "done" and again["stored"] == len(hand_made())
+    answer = loaded.client.post("/v1/lookup", json={"text": RELAY_TEXT}, headers=loaded.as_("read"))
+    assert answer.json()["total_matches"] == 30 and get(loaded, "/v1/campaigns")["total"] == 2
 
 
 def test_raw_body_upload_gzip(api: Service) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -36,30 +35,13 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return READ_ERRORS | _errors(*codes)
 
 
-class LatestDetection:
-    """The latest detection's id, looked up at most every ``ttl_s`` seconds (a new run shows
-    within that time; runs take far longer than that)."""
-
-    def __init__(self, ttl_s: float = 2.0) -> None:
-        self._ttl = ttl_s
-        self._value: tuple[int | None, float] = (None, 0.0)
-
-    def get(self, engine: Engine) -> int | None:
-        value, until = self._value
-        if until > time.monotonic():
-            return value
-        latest = latest_detection(engine)
-        found = latest.id if latest is not None else None
-        self._value = (found, time.monotonic() + (self._ttl if found is not None else 0.0))
-        return found
-
-
 def detection_id(request: Request, engine: Engine) -> int:
     """The latest detection run, which every read is about (called in the route's body, so that
-    invalid parameters are reported first)."""
-    latest = request.app.state.latest.get(engine)
+    invalid parameters are reported first). Looked up on every request (one indexed row): a
+    cached id would show a run that a job has just replaced."""
+    latest = latest_detection(engine)
     if latest is None:
         raise ApiError(404, "no_detection", "no detection has run yet: upload a dataset "
                        "(POST /v1/datasets) or run `cib detect`")
-    return int(latest)
+    return latest.id
 
