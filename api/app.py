@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.auth import KeyCache
+from api.cache import SnapshotCache
 from api.ratelimit import RateLimits
 from api.routes import accounts, campaigns, datasets, health, jobs, lookup
 from api.settings import Settings
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.queue = make_queue(settings, engine)
     app.state.keys = KeyCache()
+    app.state.cache = SnapshotCache(settings.cache_entries)
     app.state.limits = RateLimits(settings.rate_limit_storage, {
         "read": settings.rate_limit, "upload": settings.upload_rate_limit})
     errors.install(app)

@@ -38,6 +38,7 @@ class Settings:
     rate_limit_storage: str = "memory://"
     cors_origins: tuple[str, ...] = ()
     job_lease_s: float = 60.0
+    cache_entries: int = 1024
     heartbeat_s: float = 10.0
 
     @classmethod
@@ -48,7 +49,8 @@ class Settings:
         ``CIB_MAX_DECOMPRESSION_RATIO``, ``CIB_RATE_LIMIT`` and ``CIB_UPLOAD_RATE_LIMIT`` (e.g.
         ``600/minute``), ``CIB_RATE_LIMIT_STORAGE`` (``memory://`` or ``redis://...`` to share
         limits between processes), ``CIB_CORS_ORIGINS`` (comma-separated; none by default),
-        ``CIB_JOB_LEASE_SECONDS``."""
+        ``CIB_JOB_LEASE_SECONDS``, ``CIB_CACHE_ENTRIES`` (answers remembered per detection run;
+        0 turns the cache off)."""
         env = os.environ if environ is None else environ
         database_url = resolve_url(overrides.pop("database_url", None) or env.get("CIB_DATABASE_URL"))
         home = _data_home(database_url)
@@ -65,6 +67,7 @@ class Settings:
             cors_origins=tuple(o.strip() for o in env.get("CIB_CORS_ORIGINS", "").split(",")
                                if o.strip()),
             job_lease_s=_number(env, "CIB_JOB_LEASE_SECONDS", 60.0, float),
+            cache_entries=int(env.get("CIB_CACHE_ENTRIES", "1024") or 0),
         )
         return replace(settings, **overrides)
 

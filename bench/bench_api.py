@@ -69,11 +69,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, port: int, folder: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {"CIB_RATE_LIMIT": "1000000/minute", "CIB_UPLOAD_RATE_LIMIT": "1000/minute",
+def start_server(db: Path, port: int, folder: Path, cache: bool, workers: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {"CIB_CACHE_ENTRIES": "1024" if cache else "0",
+                        "CIB_RATE_LIMIT": "1000000/minute", "CIB_UPLOAD_RATE_LIMIT": "1000/minute",
                         "CIB_UPLOAD_DIR": str(folder / "uploads"), "CIB_QUEUE_URL": str(folder / "queue.db")}
     server = subprocess.Popen([*CIB, "serve", "--db", str(db), "--port", str(port), "--log-level",
-                               "warning"], env=env, start_new_session=True)
+                               "warning", "--processes", str(workers)], env=env, start_new_session=True)
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
@@ -88,13 +89,18 @@ class Routes:
 
     def __init__(self, client: httpx.Client) -> None:
         campaigns = client.get("/v1/campaigns", params={"limit": 500}).json()["items"]
-        accounts = client.get("/v1/accounts", params={"limit": 500}).json()["items"]
+        accounts = [a for offset in range(0, 5000, 500) for a in client.get(
+            "/v1/accounts", params={"limit": 500, "offset": offset}).json()["items"]]
         self.campaigns = [c["campaign_id"] for c in campaigns]
         self.small = [c["campaign_id"] for c in campaigns if c["size"] <= 200] or self.campaigns
         self.accounts = [(a["platform"], a["account_id"]) for a in accounts]
-        self.texts = [c["representative_text"] for c in campaigns if len(c["representative_text"]) > 20]
+        evidence = [e["text"] for c in self.campaigns[:60] for e in client.get(
+            f"/v1/campaigns/{c}", params={"evidence_limit": 20}).json()["evidence"]["items"]]
+        self.texts = sorted({t for t in evidence if len(t) > 20})
         self.texts += [f"An unseen sentence about local council budgets and bicycle lanes {i}"
-                       for i in range(20)]
+                       for i in range(len(self.texts) // 4)]
+        print(f"drawing from {len(self.campaigns)} campaigns, {len(self.accounts)} accounts, "
+              f"{len(self.texts)} texts")
 
     def draw(self, rng: random.Random) -> tuple[str, str, str, dict[str, Any]]:
         """(route name, method, path, request options)"""
@@ -133,6 +139,12 @@ async def client_loop(base: str, key: str, routes: Routes, seed: int, stop: Call
                 status = 0
             latencies[name].append((time.perf_counter() - started) * 1000)
             statuses[status] += 1
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(latencies: dict[str, list[float]], statuses: dict[int, int], seconds: float) -> None:
@@ -199,6 +211,9 @@ def main() -> None:
                         help="requests/s arriving at random (open loop); 0: each client sends its "
                              "next request as soon as it has an answer (closed loop, saturation)")
     parser.add_argument("--no-upload", action="store_true", help="no upload during the load")
+    parser.add_argument("--processes", type=int, default=2, help="API processes (cib serve --processes)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="serve every answer from the database (CIB_CACHE_ENTRIES=0)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cib-bench-api-"))
     db = args.db or folder / "cib.db"
@@ -211,7 +226,7 @@ def main() -> None:
     engine.dispose()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(db, port, folder)
+    server = start_server(db, port, folder, not args.no_cache, args.processes)
     try:
         with httpx.Client(base_url=base, headers={"X-API-Key": read_key}, timeout=30) as client:
             routes = Routes(client)
@@ -225,7 +240,11 @@ def main() -> None:
                 print(f"upload of {dump.stat().st_size:,} bytes: job {job} accepted")
             mode = f"open loop, {args.rate:g} requests/s" if args.rate else "closed loop"
             print(f"load: {args.clients} clients, {mode}, {args.seconds:g} s")
+            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             asyncio.run(load(base, read_key, routes, args.clients, args.seconds, args.rate))
+            server_note = (f"server {cpu_seconds(server.pid) - server_cpu:.1f} s, "
+                           if args.processes == 1 else "")
+            print(f"CPU during the load: {server_note}load clients {time.process_time() - client_cpu:.1f} s")
             if job is not None:
                 state = client.get(f"/v1/jobs/{job}").json()
                 print(f"job {job} during the load: {state['state']}, stage {state['stage']}, "

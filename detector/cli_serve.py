@@ -66,9 +66,14 @@ def cmd_serve(args: argparse.Namespace, _engine: None) -> int:
     app = create_app(settings)  # migrates the database before the worker starts
     gc.freeze()  # what start-up made lives forever: keep it out of every later collection
     worker = None if args.no_worker else _start_worker(settings.database_url)
+    options: dict[str, Any] = dict(host=args.host, port=args.port, log_level=args.log_level,
+                                   proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                    proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10)
+        if args.processes > 1:  # each process makes its own app from the same settings
+            os.environ["CIB_DATABASE_URL"] = settings.database_url
+            uvicorn.run("api.app:create_app", factory=True, workers=args.processes, **options)
+        else:
+            uvicorn.run(app, **options)
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGINT)  # finish the current batch, then stop
@@ -114,6 +119,9 @@ def add_commands(commands: Any, add_db: Any) -> None:
                                 epilog=EPILOG_SERVE, formatter_class=RAW)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--processes", type=int, default=2,
+                       help="API processes sharing the port (default 2: a slow answer holds up "
+                            "only its own process)")
     serve.add_argument("--no-worker", action="store_true",
                        help="don't start a job worker here (run `cib worker` elsewhere)")
     serve.add_argument("--log-level", default="info",

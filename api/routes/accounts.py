@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.auth import DB, Reader
 from api.errors import not_found
-from api.routes.common import Limit, Offset, detection_id, errors
+from api.routes.common import Limit, Offset, cached, detection_id, errors
 from api.schemas import Account, AccountDetail, Page
 from detector.store import queries
 
@@ -30,9 +30,10 @@ def list_accounts(request: Request, _key: Reader, engine: DB,
     """Accounts of the latest detection with their coordination scores (signals of coordination
     with evidence, not verdicts about people)."""
     detection = detection_id(request, engine)
-    page = queries.list_accounts(engine, detection, min_score=min_score, campaign=campaign,
-                                 flagged=flagged, sort=sort, limit=limit, offset=offset)
-    return Page[Account].model_validate(page)
+    return cached(request, (detection, min_score, campaign, flagged, sort, limit, offset),
+                  lambda: Page[Account].model_validate(queries.list_accounts(
+                      engine, detection, min_score=min_score, campaign=campaign, flagged=flagged,
+                      sort=sort, limit=limit, offset=offset)))
 
 
 @router.get("/{platform}/{account_id}", response_model=AccountDetail, responses=errors(404),
@@ -49,10 +50,15 @@ def get_account(request: Request, _key: Reader, engine: DB,
     """The account's score in [0, 1], the threshold it is judged by, its sub-scores, the campaigns
     it belongs to, and the posts that tie it to other accounts (with times and links)."""
     detection = detection_id(request, engine)
-    detail = queries.account_detail(engine, detection, platform, account_id, evidence_limit,
-                                    partners)
-    if detail is None:
+
+    def compute() -> AccountDetail | None:
+        detail = queries.account_detail(engine, detection, platform, account_id, evidence_limit,
+                                        partners)
+        if detail is None:
+            return None
+        return AccountDetail.model_validate(detail).model_copy(update={"detection_id": detection})
+
+    answer = cached(request, (detection, evidence_limit, partners), compute)
+    if answer is None:
         raise not_found("account", f"{platform}/{account_id}")
-    answer = AccountDetail.model_validate(detail)
-    answer.detection_id = detection
     return answer

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.auth import DB, Reader
 from api.errors import not_found
-from api.routes.common import Limit, Offset, detection_id, errors
+from api.routes.common import Limit, Offset, cached, detection_id, errors
 from api.schemas import Campaign, CampaignDetail, Page
 from detector.export import write_graph
 from detector.store import queries
@@ -38,9 +38,10 @@ def list_campaigns(request: Request, _key: Reader, engine: DB,
                    limit: Limit = 50, offset: Offset = 0) -> Page[Campaign]:
     """Campaigns of the latest detection: size, span, signals and representative text."""
     detection = detection_id(request, engine)
-    page = queries.list_campaigns(engine, detection, min_score=min_score, min_size=min_size,
-                                  signal=signal, kind=kind, sort=sort, limit=limit, offset=offset)
-    return Page[Campaign].model_validate(page)
+    return cached(request, (detection, min_score, min_size, signal, kind, sort, limit, offset),
+                  lambda: Page[Campaign].model_validate(queries.list_campaigns(
+                      engine, detection, min_score=min_score, min_size=min_size, signal=signal,
+                      kind=kind, sort=sort, limit=limit, offset=offset)))
 
 
 @router.get("/{campaign_id}", response_model=CampaignDetail, responses=errors(404),
@@ -61,14 +62,20 @@ def get_campaign(request: Request, _key: Reader, engine: DB, campaign_id: Campai
     """Members with their scores, the messages it pushed, posts per minute or hour, and a page
     of evidence posts with links."""
     detection = detection_id(request, engine)
-    detail = queries.campaign_detail(engine, detection, campaign_id, members_limit=members_limit,
-                                     members_offset=members_offset, evidence_limit=evidence_limit,
-                                     evidence_offset=evidence_offset, messages_limit=messages_limit,
-                                     bucket=bucket)
-    if detail is None:
+
+    def compute() -> CampaignDetail | None:
+        detail = queries.campaign_detail(
+            engine, detection, campaign_id, members_limit=members_limit,
+            members_offset=members_offset, evidence_limit=evidence_limit,
+            evidence_offset=evidence_offset, messages_limit=messages_limit, bucket=bucket)
+        if detail is None:
+            return None
+        return CampaignDetail.model_validate(detail).model_copy(update={"detection_id": detection})
+
+    answer = cached(request, (detection, members_limit, members_offset, evidence_limit,
+                              evidence_offset, messages_limit, bucket), compute)
+    if answer is None:
         raise not_found("campaign", campaign_id)
-    answer = CampaignDetail.model_validate(detail)
-    answer.detection_id = detection
     return answer
 
 
@@ -82,11 +89,18 @@ def get_campaign_graph(request: Request, _key: Reader, engine: DB, campaign_id: 
     """Accounts as nodes (score, flagged, campaigns), significant ties among them as weighted
     edges (weight, number of shared contents, signals)."""
     detection = detection_id(request, engine)
-    graph = queries.campaign_graph(engine, detection, campaign_id)
-    if graph is None:
+
+    def compute() -> bytes | None:
+        graph = queries.campaign_graph(engine, detection, campaign_id)
+        if graph is None:
+            return None
+        out = io.BytesIO()
+        write_graph(graph, format, out)
+        return out.getvalue()
+
+    content = cached(request, (detection, format), compute)
+    if content is None:
         raise not_found("campaign", campaign_id)
-    out = io.BytesIO()
-    write_graph(graph, format, out)
     name = f"campaign-{campaign_id}-detection-{detection}.{format}"
-    return Response(out.getvalue(), media_type=GRAPH_TYPES[format],
+    return Response(content, media_type=GRAPH_TYPES[format],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request
 from sqlalchemy import Engine
 
+from api.cache import SnapshotCache
 from api.errors import ApiError
 from api.schemas import ErrorResponse
 from detector.store.detections import latest_detection
 
+T = TypeVar("T")
 MAX_PAGE = 500
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
@@ -33,6 +36,13 @@ READ_ERRORS = _errors(401, 403, 422, 429)
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return READ_ERRORS | _errors(*codes)
+
+
+def cached(request: Request, key: tuple[object, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or the answer it gave before for the same key (which must name the
+    detection run or the data snapshot the answer comes from)."""
+    cache: SnapshotCache = request.app.state.cache
+    return cache.get((request.url.path, *key), compute)
 
 
 def detection_id(request: Request, engine: Engine) -> int:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from sqlalchemy import Engine
 
 from api.auth import DB, Reader
-from api.routes.common import errors
+from api.routes.common import cached, errors
 from api.schemas import Campaign, LookupAccount, LookupMatch, LookupRequest, LookupResult
 from detector.store import queries, relations
 from detector.store.detections import latest_detection
@@ -16,10 +17,16 @@ router = APIRouter(prefix="/v1/lookup", tags=["lookup"])
 
 @router.post("", response_model=LookupResult, responses=errors(),
              summary="Is this message being relayed? Near-duplicate posts already seen")
-def lookup(request: LookupRequest, _key: Reader, engine: DB) -> LookupResult:
+def lookup(request: LookupRequest, http: Request, _key: Reader, engine: DB) -> LookupResult:
     """Finds stored posts whose text is a near-duplicate of `text` (same MinHash fingerprint as
     detection: character 5-grams of the normalized text, similarity at least 0.8), the accounts
     that posted them with their scores, and the campaigns those accounts belong to."""
+    snapshot = relations.data_version(engine)
+    return cached(http, (request.text, request.since, request.until, request.limit, snapshot),
+                  lambda: _lookup(request, engine))
+
+
+def _lookup(request: LookupRequest, engine: Engine) -> LookupResult:
     found = find_similar(engine, request.text, since=request.since, until=request.until,
                          limit=request.limit)
     latest = latest_detection(engine)

@@ -64,3 +64,16 @@ def campaigns_by_id(engine: Engine, detection_id: int, ids: Sequence[str]) -> li
 def count_posts(engine: Engine) -> int:
     with engine.connect() as c:
         return int(c.execute(select(func.count()).select_from(PostRow)).scalar_one())
+
+
+def data_version(engine: Engine) -> tuple[int, ...]:
+    """A marker that changes whenever what a lookup can see changes: posts stored, datasets
+    added, completed or deleted (deleting posts means deleting their dataset), the lookup index
+    advanced, a detection run stored. Cheap: every part is an index lookup."""
+    with engine.connect() as c:
+        row = c.exec_driver_sql(
+            "SELECT (SELECT MAX(id) FROM posts), (SELECT COUNT(*) FROM datasets), "
+            "(SELECT MAX(id) FROM datasets), "
+            "(SELECT COUNT(*) FROM datasets WHERE status = 'complete'), "
+            "(SELECT MAX(last_post_ref) FROM lookup_state), (SELECT MAX(id) FROM detections)").one()
+    return tuple(int(value or 0) for value in row)
