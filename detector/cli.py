@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from detector import store
 from detector.cli_detect import add_commands, print_campaigns
+from detector.cli_report import add_commands as add_report_commands
 from detector.cli_serve import add_commands as add_service_commands
 from detector.cli_sim import add_commands as add_simulation_commands
 from detector.errors import CibError
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=cmd_stats)
 
     add_commands(commands, _add_db)
+    add_report_commands(commands, _add_db)
     add_simulation_commands(commands, _add_db)
     add_service_commands(commands, _add_db)
 

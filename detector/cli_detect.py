@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from detector.coortweet import CoortweetParams
 from detector.detect import DetectParams
-from detector.errors import CibError
+from detector.errors import CibError, NoDetection
 from detector.export import FORMATS as EXPORT_FORMATS
 from detector.export import build_graph, spreadsheet_safe, write_graph
 from detector.link import SIGNALS
@@ -33,13 +33,6 @@ from detector.store.detections import (
 RAW = argparse.RawDescriptionHelpFormatter
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-class NoDetection(CibError):
-    """There is no detection run to read yet."""
-
-    def __init__(self) -> None:
-        super().__init__("no detection has run on this database yet; run `cib detect` first")
 
 
 def parse_duration(text: str) -> timedelta:

@@ -79,3 +79,13 @@ class LookupTextTooShort(CibError, ValueError):
     """A text to look up with too little of its own words (empty, only links or mentions)."""
 
     code = "text_too_short"
+
+
+class NoDetection(CibError):
+    """There is no detection run to read yet."""
+
+    code = "no_detection"
+
+    def __init__(self) -> None:
+        super().__init__("no detection has run on this database yet; run `cib detect` first "
+                         "(or upload a dataset to the API, whose worker detects after ingest)")

@@ -286,6 +286,21 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ReportRow(Base):
+    """A report ``cib report`` wrote: which run it showed, against which baseline run, where."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # plain ids, no foreign keys: a report stays on record even if its runs are removed
+    detection_id: Mapped[int] = mapped_column(Integer)
+    baseline_detection_id: Mapped[int | None] = mapped_column(Integer)
+    since: Mapped[str] = mapped_column(String(32))       # "last", or a duration such as "24h"
+    out_dir: Mapped[str] = mapped_column(Text)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class LookupBandRow(Base):
     """The text-lookup index: one row per (MinHash band key, post). No foreign key on purpose:
     a band whose post is gone is dropped by the join, and deleting posts stays cheap."""
