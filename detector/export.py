@@ -31,7 +31,7 @@ def build_graph(ties: Iterable[TieRow], scores: Iterable[AccountScoreRow],
     """Accounts as nodes (score, flagged, campaign), significant ties as weighted edges."""
     graph = nx.Graph()
     for s in scores:
-        graph.add_node(node_id(s.platform, s.account_id), platform=s.platform,
+        graph.add_node(node_id(s.platform, s.account_id), kind="account", platform=s.platform,
                        account_id=s.account_id, score=s.score, flagged=bool(s.flagged),
                        campaign=s.campaign_id or "")
     campaigns: dict[str, list[str]] = {}

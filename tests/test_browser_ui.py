@@ -53,7 +53,7 @@ def click_first_node(page: Page) -> str:
     graph.scroll_into_view_if_needed()
     box = graph.bounding_box()
     assert box is not None
-    x, y, label = page.evaluate("(() => { const n = window.cibGraph.nodes()[0]; "
+    x, y, label = page.evaluate("(() => { const n = window.cibGraph.nodes('[kind = \"account\"]')[0]; "
                                 "const p = n.renderedPosition(); return [p.x, p.y, n.data('label')]; })()")
     page.mouse.click(box["x"] + x, box["y"] + y)
     return str(label)
@@ -73,7 +73,10 @@ def test_explorer_shows_campaign_graph_timeline_evidence_account_and_lookup(
         # the graph is drawn as the page appears (wait_for_function would need the 'unsafe-eval'
         # that the page's CSP refuses)
         expect(page.locator("#graph canvas").first).to_be_attached()
-        assert page.evaluate("window.cibGraph.nodes().length") == relay["size"] == 30
+        accounts = "window.cibGraph.nodes('[kind = \"account\"]').length"
+        assert page.evaluate(accounts) == relay["size"] == 30
+        # a relay's accounts met once: its event is drawn as a hub tied to each of them
+        assert page.evaluate("window.cibGraph.edges().length") == 30
         heights = page.locator("svg.timeline rect.bar").evaluate_all(
             "bars => bars.map(b => Number(b.getAttribute('height')))")
         assert heights and max(heights) > 0

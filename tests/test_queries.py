@@ -254,8 +254,11 @@ def test_campaign_graph_holds_members_and_their_ties_only(detected: Detected) ->
     assert ring is not None
     assert sorted(ring.nodes) == [f"twitter:{a}" for a in RING] and ring.number_of_edges() == 10
     assert all(ring.nodes[n]["flagged"] and ring.nodes[n]["campaigns"] == detected.ring for n in ring)
-    relay = campaign_graph(engine, d, detected.relay)
-    assert relay is not None and relay.number_of_nodes() == 30 and relay.number_of_edges() == 0
+    relay = campaign_graph(engine, d, detected.relay)    # one burst: no pairwise ties, one event hub
+    assert relay is not None and relay.number_of_nodes() == 31 and relay.number_of_edges() == 30
+    assert relay.nodes["event:1"]["kind"] == "event" and relay.degree("event:1") == 30
+    accounts = [n for n, kind in relay.nodes(data="kind") if kind == "account"]
+    assert len(accounts) == 30 and all(relay.has_edge("event:1", a) for a in accounts)
     assert campaign_graph(engine, d, "nope") is None
 
 

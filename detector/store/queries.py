@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from detector.errors import BadQuery, DatasetBusy
-from detector.export import build_graph
+from detector.export import build_graph, node_id
 from detector.link import SIGNALS
 from detector.records import Account, Rejected
 from detector.store.lookup import forget_dataset_posts
@@ -580,7 +580,27 @@ def campaign_graph(engine: Engine, detection_id: int, campaign_id: str) -> nx.Gr
                         tuple_(S.platform, S.account_id).in_(members), order=(S.platform, S.account_id))
         memberships = _plain(c, _Member, M, M.detection_id == detection_id,
                              tuple_(M.platform, M.account_id).in_(members), order=(M.id,))
-        return build_graph(ties, scores, memberships)
+        graph = build_graph(ties, scores, memberships)
+        if graph.number_of_edges() == 0:  # a relay: one burst, no pairwise ties; show its events
+            _add_event_hubs(c, graph, detection_id, campaign_id)
+        return graph
+
+
+HUB_EVENTS = 20
+
+
+def _add_event_hubs(c: Connection, graph: nx.Graph, detection_id: int, campaign_id: str) -> None:
+    """Each of the campaign's largest events as a node (``kind`` "event") tied to the accounts
+    that took part: the shape of a relay, whose accounts met once and so have no pairwise ties."""
+    rows = c.execute(select(E.event, E.signal, E.content_key, E.event_size, E.platform, E.account_id)
+                     .where(E.detection_id == detection_id, E.campaign_id == campaign_id,
+                            E.event <= HUB_EVENTS).order_by(E.event, E.posted_at, E.id))
+    for event, signal, key, size, platform, account_id in rows:
+        hub = f"event:{event}"
+        if hub not in graph:
+            graph.add_node(hub, kind="event", label=f"event {event} ({signal}, {size} accounts)",
+                           signal=signal, content=key[:200], size=size)
+        graph.add_edge(hub, node_id(platform, account_id), weight=1.0, contents=1, signals=signal)
 
 
 # Datasets

@@ -222,7 +222,8 @@
         ["representative text", el("span", { class: "text" }, c.representative_text)]]),
       el("h2", {}, "Network"),
       el("p", { class: "legend" }, "Accounts as nodes, sized by score; orange: flagged for review, grey: " +
-        "not flagged. Ties (shared co-actions) as edges, thicker when stronger."),
+        "not flagged. Ties (shared co-actions) as edges, thicker when stronger; a relay, whose " +
+        "accounts met once, is drawn around its events (blue squares)."),
       container, hover,
       el("h2", {}, `Timeline: evidence posts per ${detail.bucket}`),
       timeline(detail.timeline, detail.bucket),
@@ -305,8 +306,9 @@
     }
     const heaviest = edges.reduce((m, e) => Math.max(m, e.weight || 0), 0) || 1;
     const elements = nodes.map((n) => ({ group: "nodes", data: {
-      id: String(n.id), platform: n.platform, account: n.account_id, score: n.score || 0,
-      flagged: Boolean(n.flagged), label: handles.get(String(n.id)) || n.account_id } }))
+      id: String(n.id), kind: n.kind === "event" ? "event" : "account", platform: n.platform,
+      account: n.account_id, score: n.score || 0, flagged: Boolean(n.flagged),
+      label: n.kind === "event" ? String(n.label) : handles.get(String(n.id)) || n.account_id } }))
       .concat(edges.map((e, i) => ({ group: "edges", data: {
         id: `e${i}`, source: String(e.source), target: String(e.target), weight: e.weight,
         contents: e.contents, signals: e.signals, width: 1 + 7 * (e.weight || 0) / heaviest } })));
@@ -317,18 +319,22 @@
         { selector: "node", style: { width: "mapData(score, 0, 1, 10, 40)", height: "mapData(score, 0, 1, 10, 40)",
           "background-color": "#8a8f98", label: "data(label)", "font-size": 8, color: "#333" } },
         { selector: "node[?flagged]", style: { "background-color": "#d9622b" } },
+        { selector: 'node[kind = "event"]', style: { shape: "round-rectangle", width: 22, height: 22,
+          "background-color": "#3d5a80", color: "#3d5a80" } },
         { selector: "edge", style: { width: "data(width)", "line-color": "#9bb0c9", opacity: 0.7,
           "curve-style": "haystack" } },
       ],
     });
-    cy.on("tap", "node", (event) => {
+    cy.on("tap", 'node[kind = "account"]', (event) => {
       const d = event.target.data();
       location.hash = `#/account/${enc(d.platform)}/${enc(d.account)}`;
     });
     cy.on("mouseover", "node", (event) => {
       const d = event.target.data();
-      hover.textContent = `${d.label}: score ${score(d.score)}, ${flaggedWords(d.flagged)}, ` +
-        `${event.target.degree()} ties. Click to open.`;
+      hover.textContent = d.kind === "event"
+        ? `${d.label}: a shared co-action; its accounts are linked to it.`
+        : `${d.label}: score ${score(d.score)}, ${flaggedWords(d.flagged)}, ` +
+          `${event.target.degree()} ties. Click to open.`;
     });
     cy.on("mouseover", "edge", (event) => {
       const d = event.target.data();
