@@ -14,7 +14,7 @@ from detector.cli import build_parser, main
 from tests.factories import many_posts_text, render, sample_posts, write_file
 
 COMMANDS = ["ingest", "stats", "demo", "detect", "campaigns", "account", "accounts", "export",
-            "simulate", "evaluate", "serve", "worker", "keys"]
+            "simulate", "evaluate", "serve", "worker", "keys", "report"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
