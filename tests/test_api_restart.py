@@ -40,7 +40,7 @@ def serving(db: str, port: int, folder: Path) -> Iterator[subprocess.Popen[bytes
                         "CIB_QUEUE_URL": str(folder / "queue.db")}
     process = subprocess.Popen([*CIB, "serve", "--db", db, "--port", str(port),
                                 "--log-level", "warning"], env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # two API processes and a worker start; slow on a busy machine
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
