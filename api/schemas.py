@@ -109,6 +109,14 @@ class Dataset(Model):
                                         description="The first rejected records (dataset detail only).")
 
 
+class Reason(Model):
+    feature: str = Field(description="A feature of the trained scorer (see models/scorer.json).",
+                         examples=["log_strength"])
+    contribution: float = Field(description="How far it moved the score, in log-odds before "
+                                "calibration: positive raised it, negative lowered it.",
+                                examples=[1.42])
+
+
 class Account(Model):
     platform: Platform
     account_id: AccountId
@@ -122,6 +130,9 @@ class Account(Model):
     subscores: dict[str, float] = Field(description="The parts of the score (e.g. sync, repeat, "
                                         "concentration), each in [0, 1].")
     features: dict[str, float] = Field(description="The measurements the score was computed from.")
+    explanation: list[Reason] = Field(default_factory=list, description=(
+        "The features that pushed the score most, largest first, when a trained scorer made it "
+        "(empty for the rule, whose parts are the sub-scores)."))
 
 
 class Evidence(Model):

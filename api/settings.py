@@ -40,6 +40,7 @@ class Settings:
     job_lease_s: float = 60.0
     cache_entries: int = 1024
     heartbeat_s: float = 10.0
+    model_path: Path | None = None   # the trained scorer; None: models/scorer.joblib
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -50,7 +51,7 @@ class Settings:
         ``600/minute``), ``CIB_RATE_LIMIT_STORAGE`` (``memory://`` or ``redis://...`` to share
         limits between processes), ``CIB_CORS_ORIGINS`` (comma-separated; none by default),
         ``CIB_JOB_LEASE_SECONDS``, ``CIB_CACHE_ENTRIES`` (answers remembered per detection run;
-        0 turns the cache off)."""
+        0 turns the cache off), ``CIB_MODEL`` (the trained scorer; default models/scorer.joblib)."""
         env = os.environ if environ is None else environ
         database_url = resolve_url(overrides.pop("database_url", None) or env.get("CIB_DATABASE_URL"))
         home = _data_home(database_url)
@@ -68,6 +69,7 @@ class Settings:
                                if o.strip()),
             job_lease_s=_number(env, "CIB_JOB_LEASE_SECONDS", 60.0, float),
             cache_entries=int(env.get("CIB_CACHE_ENTRIES", "1024") or 0),
+            model_path=Path(env["CIB_MODEL"]) if env.get("CIB_MODEL") else None,
         )
         return replace(settings, **overrides)
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from api.settings import Settings
 from detector.jobs import JobSettings, execute_job
+from detector.model import load_scorer
 from detector.store.jobs import get_job, jobs_to_resume, release_job, running_workers
 
 log = logging.getLogger("cib.worker")
@@ -28,7 +29,8 @@ log = logging.getLogger("cib.worker")
 def job_settings(settings: Settings) -> JobSettings:
     return JobSettings(lease=timedelta(seconds=settings.job_lease_s),
                        heartbeat_s=min(settings.heartbeat_s, settings.job_lease_s / 4),
-                       max_ratio=settings.max_ratio)
+                       max_ratio=settings.max_ratio,
+                       scorer=load_scorer(settings.model_path, log.warning))
 
 
 def _huey(queue_url: str, name: str) -> Huey:

@@ -19,9 +19,11 @@ from detector.cli_detect import add_commands, print_campaigns
 from detector.cli_report import add_commands as add_report_commands
 from detector.cli_serve import add_commands as add_service_commands
 from detector.cli_sim import add_commands as add_simulation_commands
+from detector.cli_train import add_commands as add_training_commands
 from detector.errors import CibError
 from detector.ingest import FORMATS, load_mapping
 from detector.load import IngestOptions, IngestReport, ingest_file
+from detector.model import load_scorer
 from detector.pipeline import run_detection
 from detector.store import URL_VARIABLE, open_database
 from detector.summary import summarize
@@ -53,6 +55,10 @@ def _progress(stream: TextIO) -> tuple[Callable[[int], None], Callable[[], None]
     bar = tqdm(unit=" records", unit_scale=True, file=stream, ncols=size.columns or 100,
                nrows=size.lines or 24, leave=False, mininterval=0.2)
     return bar.update, bar.close
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _print_report(report: IngestReport, out: TextIO, err: TextIO) -> None:
@@ -133,7 +139,7 @@ def cmd_demo(args: argparse.Namespace, engine: Engine) -> int:
     _print_report(report, sys.stdout, sys.stderr)
     update_lookup_index(engine)
     print(summarize(store.iter_posts(engine)).render())
-    detection_id, result = run_detection(engine)
+    detection_id, result = run_detection(engine, scorer=load_scorer(warn=_warn))
     print(f"\ndetection {detection_id}: {result.counts['campaigns']} campaigns, "
           f"{result.counts['flagged']} accounts flagged; the top ones:")
     print_campaigns(engine, detection_id, 5)
@@ -186,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(commands, _add_db)
     add_simulation_commands(commands, _add_db)
     add_service_commands(commands, _add_db)
+    add_training_commands(commands, _add_db)
 
     demo = commands.add_parser("demo", help="ingest the bundled demo dump, detect, show the campaigns",
                                epilog=EPILOG_DEMO, formatter_class=raw)

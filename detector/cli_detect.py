@@ -20,6 +20,7 @@ from detector.errors import CibError, NoDetection
 from detector.export import FORMATS as EXPORT_FORMATS
 from detector.export import build_graph, spreadsheet_safe, write_graph
 from detector.link import SIGNALS
+from detector.model import MODEL_VARIABLE, load_scorer
 from detector.pipeline import run_detection
 from detector.store.detections import (
     account_evidence,
@@ -113,12 +114,16 @@ def cmd_detect(args: argparse.Namespace, engine: Engine) -> int:
     if args.preset == "coortweet":
         params = replace(params, preset="coortweet", coortweet=CoortweetParams(
             time_window=args.time_window, min_participation=args.min_participation))
-    detection_id, result = run_detection(engine, params, parse_time(args.since), parse_time(args.until))
+    use_rule = args.rule or args.preset == "coortweet"
+    scorer = None if use_rule else load_scorer(args.model, lambda m: print(m, file=sys.stderr))
+    detection_id, result = run_detection(engine, params, parse_time(args.since),
+                                         parse_time(args.until), scorer)
+    params = result.params
     counts = result.counts
     print(f"detection {detection_id}: {counts['posts']} posts, {counts['accounts']} accounts, "
           f"{counts['events']} co-action events, {counts['ties']} significant ties, "
           f"{counts['campaigns']} campaigns, {counts['flagged']} accounts flagged "
-          f"(score >= {params.score.threshold})")
+          f"(score >= {params.score.threshold}, scored by {result.scorer})")
     print_campaigns(engine, detection_id, args.limit)
     return 0
 
@@ -148,6 +153,9 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
           f"{row.threshold:.2f})  campaign {row.campaign_id or '-'}")
     print("sub-scores: " + ", ".join(f"{k} {v:.2f}" for k, v in row.subscores.items() if v))
     print("features:   " + ", ".join(f"{k} {v:g}" for k, v in row.features.items()))
+    if row.explanation:
+        print("pushed most: " + ", ".join(f"{r['feature']} {r['contribution']:+.2f}"
+                                          for r in row.explanation))
     if evidence:
         print("evidence (posts of the events it shared; delay after the event's first post):")
     for e in evidence:
@@ -205,6 +213,12 @@ def add_commands(commands: Any, add_db: Any) -> None:
                         help="near-duplicate text threshold (estimated Jaccard, default 0.8)")
     detect.add_argument("--seed", type=int, default=1, help="MinHash and community detection seed")
     detect.add_argument("--limit", type=int, default=10, help="campaigns to print (default 10)")
+    scoring = detect.add_mutually_exclusive_group()
+    scoring.add_argument("--model", type=Path, metavar="FILE",
+                         help=f"trained scorer (default: ${MODEL_VARIABLE}, else models/scorer.joblib); "
+                              "falls back to the rule, with a warning, when missing or incompatible")
+    scoring.add_argument("--rule", action="store_true",
+                         help="score with the documented rule even when a trained model exists")
     detect.add_argument("--preset", choices=("default", "coortweet"), default="default",
                         help="coortweet: CooRTweet's co-share rule alone (detect_groups + "
                              "generate_coordinated_network), to compare with its output")

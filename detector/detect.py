@@ -17,6 +17,7 @@ from detector.features import account_behaviour, campaign_features
 from detector.fingerprint import FingerprintParams, near_duplicate_groups, signatures
 from detector.graph import GraphParams, account_graph, pair_weights
 from detector.link import AccountKey, Event, LinkParams, co_action_events
+from detector.model import Scorer, rescore
 from detector.normalize import normalize_text
 from detector.records import Post
 from detector.score import AccountScore, ScoreParams, score_accounts, score_campaigns
@@ -55,6 +56,7 @@ class Detection:
     counts: dict[str, int]
     texts: dict[str, str]            # post id -> text, for the posts cited as evidence
     similarity: dict[tuple[str, str], float] = field(default_factory=dict)  # (first, post) ids
+    scorer: str = "rule"             # or "model:<sha256 prefix>" of the trained scorer used
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,12 @@ def _ties(posts: Sequence[Post], params: DetectParams) -> tuple[list[Event], nx.
 
 
 def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
-           created: Mapping[AccountKey, datetime] | None = None) -> Detection:
-    """Campaigns, ranked, and a score for every account tied to another. ``posts`` in time order."""
+           created: Mapping[AccountKey, datetime] | None = None,
+           scorer: Scorer | None = None) -> Detection:
+    """Campaigns, ranked, and a score for every account tied to another. ``posts`` in time order.
+
+    With a trained ``scorer`` its probabilities replace the rule's scores and its threshold the
+    rule's; without one the documented rule scores."""
     prints = Fingerprints({}, None)
     if params.preset == "coortweet":
         events, graph, params = _coortweet_ties(posts, params)
@@ -142,6 +148,11 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
     behaviour = account_behaviour(posts, scores, created)
     for account, score in scores.items():
         score.features.update(behaviour.get(account, {}))
+    if params.preset == "coortweet":
+        scorer = None                # CooRTweet's rule is reproduced as is, for comparison
+    if scorer is not None:
+        rescore(scorer, scores)
+        params = replace(params, score=replace(params.score, threshold=scorer.threshold))
     score_campaigns(found, scores)
     for campaign in found:
         campaign.features = campaign_features(campaign, created)
@@ -151,4 +162,4 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
               "flagged": sum(s.flagged for s in scores.values())}
     return Detection(params, _rank(found), scores, graph, counts,
                      {p.post_id: p.text for p in posts if p.post_id in cited},
-                     _similarities(found, prints))
+                     _similarities(found, prints), scorer.name if scorer else "rule")

@@ -89,3 +89,15 @@ class NoDetection(CibError):
     def __init__(self) -> None:
         super().__init__("no detection has run on this database yet; run `cib detect` first "
                          "(or upload a dataset to the API, whose worker detects after ingest)")
+
+
+class IncompatibleModel(CibError, ValueError):
+    """A trained scorer that is missing, or made for other features, format or scikit-learn."""
+
+    code = "incompatible_model"
+
+
+class TrainingDataError(CibError, ValueError):
+    """Training examples that cannot fit a scorer (one class only, or a single dump)."""
+
+    code = "training_data"

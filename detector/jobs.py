@@ -23,6 +23,7 @@ from detector.detect import DetectParams
 from detector.errors import CibError
 from detector.ingest import MAX_RATIO
 from detector.load import IngestOptions, IngestReport, ingest_file
+from detector.model import Scorer
 from detector.pipeline import DEFAULT, run_detection
 from detector.store.jobs import Job, claim_job, finish_job, update_job
 from detector.store.lookup import update_lookup_index
@@ -43,6 +44,7 @@ class JobSettings:
     max_ratio: float = MAX_RATIO
     parallel_reader: bool | None = False
     detect: DetectParams = field(default_factory=lambda: DEFAULT)
+    scorer: Scorer | None = None     # loaded once at start; None: the rule scores
 
 
 def worker_name() -> str:
@@ -98,7 +100,7 @@ def _ingest(engine: Engine, job: Job, worker: str, settings: JobSettings) -> Ing
 
 def _detect(engine: Engine, job: Job, worker: str, settings: JobSettings) -> int:
     update_job(engine, job.id, worker, stage="detecting", percent=READING_SHARE + 5)
-    detection_id, _ = run_detection(engine, settings.detect)
+    detection_id, _ = run_detection(engine, settings.detect, scorer=settings.scorer)
     return detection_id
 
 

@@ -8,6 +8,7 @@ from importlib import metadata
 from sqlalchemy import Engine
 
 from detector.detect import Detection, DetectParams, detect
+from detector.model import Scorer
 from detector.store import account_creation, complete_datasets, iter_posts, refresh_statistics
 from detector.store.detections import save_detection
 
@@ -28,14 +29,25 @@ def versions() -> dict[str, str]:
 DEFAULT = DetectParams()
 
 
+def scorer_versions(scorer: Scorer | None) -> dict[str, str]:
+    """Which scorer made the scores: ``rule``, or the model's sha256 and training libraries."""
+    if scorer is None:
+        return {"scorer": "rule"}
+    made = scorer.card.get("versions", {})
+    return {"scorer": scorer.name, "scorer_sha256": scorer.sha256,
+            "scorer_scikit-learn": str(made.get("scikit-learn", "unknown"))}
+
+
 def run_detection(engine: Engine, params: DetectParams = DEFAULT,
                   since: datetime | None = None,
-                  until: datetime | None = None) -> tuple[int, Detection]:
-    """Detect on the posts of complete datasets in ``[since, until)`` and store the run."""
+                  until: datetime | None = None,
+                  scorer: Scorer | None = None) -> tuple[int, Detection]:
+    """Detect on the posts of complete datasets in ``[since, until)`` and store the run; the
+    trained ``scorer`` (see ``detector.model.load_scorer``) scores when given, else the rule."""
     datasets = complete_datasets(engine)
     posts = list(iter_posts(engine, since, until))  # linking needs random access by index
-    result = detect(posts, params, account_creation(engine))
-    detection_id = save_detection(engine, result, versions=versions(), datasets=datasets,
-                                  since=since, until=until)
+    result = detect(posts, params, account_creation(engine), scorer)
+    detection_id = save_detection(engine, result, versions=versions() | scorer_versions(scorer),
+                                  datasets=datasets, since=since, until=until)
     refresh_statistics(engine)
     return detection_id, result

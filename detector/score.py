@@ -47,6 +47,7 @@ class AccountScore:
     campaign_ids: list[str] = field(default_factory=list)
     flagged: bool = False
     evidence: list[tuple[Event, Participation]] = field(default_factory=list)
+    explanation: list[dict[str, float | str]] = field(default_factory=list)  # by a trained scorer
 
 
 def _saturate(value: float) -> float:

@@ -25,6 +25,12 @@ def _postgres_base() -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def rule_scorer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests written against the rule's numbers keep them; tests/test_model.py loads models."""
+    monkeypatch.setenv("CIB_MODEL", "rule")
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL to a fresh, empty schema of the configured PostgreSQL, dropped afterwards."""

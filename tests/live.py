@@ -67,7 +67,8 @@ def queue_running(app: FastAPI) -> Iterator[None]:
 def settings_for(database_url: str, folder: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(queue_url=str(folder / "queue.db"), upload_dir=folder / "uploads",
                                   rate_limit="10000/minute", upload_rate_limit="1000/minute",
-                                  job_lease_s=5.0, heartbeat_s=1.0)
+                                  job_lease_s=5.0, heartbeat_s=1.0,
+                                  model_path=Path("rule"))  # these tests pin the rule's numbers
     values.update(overrides)
     return Settings.from_env({}, database_url=database_url, **values)
 

@@ -159,7 +159,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
                       for c in data.campaigns],
         "flagged_accounts": [{"platform": a.platform, "account_id": a.account_id, "handle": a.handle,
                               "score": a.score, "threshold": a.threshold, "campaign_id": a.campaign_id,
-                              "new": (a.platform, a.account_id) in newly}
+                              "new": (a.platform, a.account_id) in newly, "explanation": a.explanation}
                              for a in data.flagged],
     }
 

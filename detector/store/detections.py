@@ -58,7 +58,7 @@ def _score_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
     return [{"detection_id": detection_id, "platform": s.account[0], "account_id": s.account[1],
              "score": s.score, "threshold": threshold, "flagged": s.flagged,
              "campaign_id": min(s.campaign_ids, key=rank.__getitem__) if s.campaign_ids else None,
-             "subscores": s.subscores, "features": s.features}
+             "subscores": s.subscores, "features": s.features, "explanation": s.explanation or None}
             for s in result.scores.values()]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -69,6 +69,7 @@ class AccountSummary:
     campaign_id: str | None          # the best-ranked campaign it belongs to
     subscores: dict[str, float]
     features: dict[str, float]
+    explanation: list[dict[str, Any]] = field(default_factory=list)  # a trained scorer's reasons
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ _ACCOUNT_SORTS = {
 
 def _account_select() -> Select[*tuple[Any, ...]]:
     return (select(S.platform, S.account_id, A.handle, S.score, S.threshold, S.flagged,
-                   S.campaign_id, S.subscores, S.features)
+                   S.campaign_id, S.subscores, S.features, S.explanation)
             .outerjoin(A, (A.platform == S.platform) & (A.account_id == S.account_id)))
 
 
@@ -221,7 +222,7 @@ def _account_summary(row: Row[Any]) -> AccountSummary:
     return AccountSummary(platform=row.platform, account_id=row.account_id, handle=row.handle,
                           score=row.score, threshold=row.threshold, flagged=bool(row.flagged),
                           campaign_id=row.campaign_id, subscores=row.subscores,
-                          features=row.features)
+                          features=row.features, explanation=row.explanation or [])
 
 
 def _members_of(detection_id: int, campaign_id: str) -> Select[*tuple[Any, ...]]:

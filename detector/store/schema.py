@@ -192,6 +192,8 @@ class AccountScoreRow(Base):
     campaign_id: Mapped[str | None] = mapped_column(String(32))
     subscores: Mapped[dict[str, float]] = mapped_column(JSON)
     features: Mapped[dict[str, float]] = mapped_column(JSON)
+    # a trained scorer's reasons: [{"feature": ..., "contribution": ...}], largest first (0005)
+    explanation: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
 
 class EvidenceRow(Base):

@@ -1,0 +1,162 @@
+"""The trained scorer: features in a fixed order, calibrated probabilities, per-feature reasons.
+
+A ``Scorer`` wraps a scikit-learn ``Pipeline`` (standard scaling, then logistic regression
+calibrated by sigmoid on group folds) with the threshold chosen at training and the model card.
+It rescores only the accounts the detection's graph touched; every other account stays at 0, as
+with the rule. ``load_scorer`` returns ``None`` (and says why, once) when the model is missing or
+was made for other features, another format or another scikit-learn, so the caller keeps the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.pipeline import Pipeline
+
+from detector.errors import IncompatibleModel
+from detector.link import AccountKey
+from detector.score import AccountScore
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+MODEL_VARIABLE = "CIB_MODEL"
+RULE = "rule"                        # as a model path: score with the documented rule, silently
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "scorer.joblib"
+TOP_REASONS = 5
+
+# counts and durations are heavy-tailed: the model sees log1p of them
+LOGGED = ("strength", "ties", "events", "median_delay_s", "posts")
+PLAIN = ("share_of_posts_in_events", "repost_ratio", "hour_entropy", "main_client_share",
+         "main_client_rarity")
+SUBSCORES = ("text", "repost", "link", "reply", "hashtags", "relay")
+# account_age_days is left out: many dump formats do not carry creation dates
+FEATURE_NAMES: tuple[str, ...] = (*(f"log_{n}" for n in LOGGED), *PLAIN,
+                                  *(f"sub_{n}" for n in SUBSCORES), "campaigns", "rule_score")
+
+
+def feature_vector(features: Mapping[str, float], subscores: Mapping[str, float],
+                   campaigns: int, rule_score: float) -> list[float]:
+    """One account's features in ``FEATURE_NAMES`` order (missing values count as 0)."""
+    return [*(math.log1p(max(float(features.get(n, 0.0)), 0.0)) for n in LOGGED),
+            *(float(features.get(n, 0.0)) for n in PLAIN),
+            *(float(subscores.get(n, 0.0)) for n in SUBSCORES),
+            float(campaigns), float(rule_score)]
+
+
+def contributions(pipeline: Pipeline, rows: np.ndarray) -> np.ndarray:
+    """Per row and feature: coefficient x standardized value, averaged over the calibration folds.
+
+    They sum (with the intercept) to the log-odds before calibration, which is monotone in the
+    calibrated probability: a positive value pushed the score up."""
+    scaled = pipeline[:-1].transform(rows)
+    fitted = pipeline[-1].calibrated_classifiers_
+    coef = np.mean([c.estimator.coef_[0] for c in fitted], axis=0)
+    return np.asarray(scaled * coef)
+
+
+def top_reasons(values: np.ndarray, names: tuple[str, ...] = FEATURE_NAMES,
+                limit: int = TOP_REASONS) -> list[dict[str, float | str]]:
+    """The features that pushed a score most, either way, largest first."""
+    order = np.argsort(-np.abs(values), kind="stable")[:limit]
+    return [{"feature": names[i], "contribution": round(float(values[i]), 4)} for i in order]
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A fitted pipeline, the threshold it flags at, and where it came from."""
+
+    pipeline: Pipeline
+    threshold: float
+    sha256: str
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"model:{self.sha256[:12]}"
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.pipeline.predict_proba(rows)[:, 1])
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def card_path(model: Path) -> Path:
+    return model.with_suffix(".json")
+
+
+def check_card(card: Mapping[str, Any]) -> None:
+    """Raise ``IncompatibleModel`` unless the card matches this code's features and libraries."""
+    if card.get("format") != FORMAT:
+        raise IncompatibleModel(f"model format {card.get('format')!r}, this code reads {FORMAT}; "
+                                "retrain with `cib train`")
+    if tuple(card.get("features", ())) != FEATURE_NAMES:
+        raise IncompatibleModel("the model was trained on other features than this code computes; "
+                                "retrain with `cib train`")
+    made = str(card.get("versions", {}).get("scikit-learn", ""))
+    if made.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise IncompatibleModel(f"the model was saved by scikit-learn {made}, this is "
+                                f"{sklearn.__version__}; retrain with `cib train` or install {made}")
+
+
+def default_model_path() -> Path:
+    """``$CIB_MODEL`` if set (``rule`` for the rule), else ``models/scorer.joblib`` of this
+    checkout (an editable install finds it; elsewhere set ``CIB_MODEL``)."""
+    return Path(os.environ.get(MODEL_VARIABLE) or DEFAULT_MODEL)
+
+
+def read_scorer(path: Path) -> Scorer:
+    """Load a scorer and its card; ``IncompatibleModel`` says what is wrong with them."""
+    import joblib
+
+    if not path.is_file() or not card_path(path).is_file():
+        raise IncompatibleModel(f"no trained model at {path} (and its card {card_path(path).name})")
+    card = json.loads(card_path(path).read_text(encoding="utf-8"))
+    check_card(card)
+    digest = file_sha256(path)
+    if card.get("sha256") not in (None, digest):
+        raise IncompatibleModel(f"{path.name} does not match its card (sha256 differs); retrain")
+    pipeline = joblib.load(path)
+    return Scorer(pipeline, float(card["threshold"]["value"]), digest, card)
+
+
+def load_scorer(path: Path | None = None,
+                warn: Callable[[str], None] = logger.warning) -> Scorer | None:
+    """The trained scorer at ``path`` (default: ``default_model_path()``), or ``None`` after one
+    warning that the documented rule will score instead; the path ``rule`` asks for the rule."""
+    path = path or default_model_path()
+    if str(path) == RULE:            # asked for the rule: nothing to warn about
+        return None
+    try:
+        return read_scorer(path)
+    except (IncompatibleModel, OSError, ValueError, KeyError) as exc:
+        warn(f"warning: scoring with the rule, not the trained model: {exc}")
+        return None
+
+
+def rescore(scorer: Scorer, scores: Mapping[AccountKey, AccountScore]) -> None:
+    """Replace the rule's scores by the model's, in place; the rule's score stays as sub-score
+    ``rule`` and each account gets the features that pushed its score most."""
+    accounts = list(scores.values())
+    if not accounts:
+        return
+    rows = np.array([feature_vector(s.features, s.subscores, len(s.campaign_ids), s.score)
+                     for s in accounts])
+    for s, p, parts in zip(accounts, scorer.probabilities(rows), contributions(scorer.pipeline, rows),
+                           strict=True):
+        s.subscores["rule"] = s.score
+        s.score = round(float(p), 4)
+        s.flagged = s.score >= scorer.threshold
+        s.explanation = top_reasons(parts)

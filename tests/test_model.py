@@ -1,0 +1,169 @@
+"""The trained scorer: fitting, threshold choice, explanations, loading and falling back to the rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import sklearn
+
+from detector.cli import main
+from detector.detect import detect
+from detector.model import (
+    DEFAULT_MODEL,
+    FEATURE_NAMES,
+    FORMAT,
+    Scorer,
+    contributions,
+    load_scorer,
+    read_scorer,
+    rescore,
+    top_reasons,
+)
+from detector.score import AccountScore
+from detector.simulate import SimulationParams, simulate
+from detector.store import open_database
+from detector.store.detections import save_detection
+from detector.store.queries import list_accounts
+from detector.train import build_training_set, choose_threshold, fit_pipeline, labeled_dump, save
+
+WIDTH = len(FEATURE_NAMES)
+
+
+def separable(rows_per_group: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Four groups; the first feature alone separates the classes (high: coordinated)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 0.1, size=(4 * rows_per_group, WIDTH))
+    y = np.tile([1, 0], 2 * rows_per_group)
+    x[:, 0] += 2 * y
+    return x, y, np.repeat(np.arange(4), rows_per_group)
+
+
+def card(**changes: Any) -> dict[str, Any]:
+    return {"format": FORMAT, "features": list(FEATURE_NAMES),
+            "versions": {"scikit-learn": sklearn.__version__}, "threshold": {"value": 0.5}} | changes
+
+
+def saved(tmp_path: Path, **changes: Any) -> Path:
+    x, y, groups = separable()
+    return save(Scorer(fit_pipeline(x, y, groups), 0.5, ""), card(**changes), tmp_path)
+
+
+def test_calibrated_probabilities_rank_the_separating_feature() -> None:
+    x, y, groups = separable()
+    p = fit_pipeline(x, y, groups).predict_proba(x)[:, 1]
+    assert ((p >= 0) & (p <= 1)).all()
+    assert p[y == 1].min() > p[y == 0].max()
+
+
+@pytest.mark.parametrize(("cap", "expected"), [
+    (1.0, 0.3),    # no cap: flag down to 0.3 -> tp 3, fp 1, fn 0: F1 0.857
+    (0.1, 0.3),    # one organic of ten flagged is exactly the cap
+    (0.05, 0.9),   # the organic 0.8 may not be flagged: 0.9 alone, F1 0.5
+])
+def test_threshold_maximises_f1_under_the_fpr_cap(cap: float, expected: float) -> None:
+    p = np.array([0.9, 0.8, 0.6, 0.3, 0.2])
+    labels = np.array([1, 0, 1, 1, 0])
+    assert choose_threshold(p, labels, missed=0, organic=10, cap=cap) == expected
+
+
+def test_threshold_rate_is_over_every_organic_account() -> None:
+    p = np.array([0.9, 0.5, 0.4])
+    labels = np.array([0, 1, 1])        # an organic account scores highest
+    assert choose_threshold(p, labels, missed=3, organic=100, cap=0.01) == 0.4  # 1 of 100: 1%
+    assert choose_threshold(p, labels, missed=3, organic=50, cap=0.01) == 1.0   # 2%: flag none
+
+
+def test_contributions_are_signed_and_ranked() -> None:
+    x, y, groups = separable()
+    pipeline = fit_pipeline(x, y, groups)
+    parts = contributions(pipeline, x)
+    assert parts.shape == x.shape
+    high, low = parts[y == 1, 0], parts[y == 0, 0]
+    assert (high > 0).all() and (low < 0).all()        # the separating feature pushes both ways
+    reasons = top_reasons(parts[0], limit=3)
+    assert reasons[0]["feature"] == FEATURE_NAMES[0]
+    assert [abs(float(r["contribution"])) for r in reasons] == sorted(
+        (abs(float(r["contribution"])) for r in reasons), reverse=True)
+
+
+def test_rescore_replaces_the_rule_and_explains(tmp_path: Path) -> None:
+    scorer = read_scorer(saved(tmp_path))
+    strong = AccountScore(("t", "a"), 0.9, {"text": 0.9}, {"strength": 40.0, "events": 9.0}, ["n1"])
+    weak = AccountScore(("t", "b"), 0.1, {}, {"strength": 0.0})
+    rescore(scorer, {s.account: s for s in (strong, weak)})
+    for s in (strong, weak):
+        assert 0 <= s.score <= 1 and s.flagged == (s.score >= 0.5)
+        assert len(s.explanation) == 5 and s.explanation[0]["feature"] in FEATURE_NAMES
+    assert strong.subscores["rule"] == 0.9
+
+
+def test_round_trip_keeps_pipeline_threshold_and_digest(tmp_path: Path) -> None:
+    path = saved(tmp_path, threshold={"value": 0.42})
+    scorer = load_scorer(path)
+    assert scorer is not None and scorer.threshold == 0.42
+    assert json.loads(path.with_suffix(".json").read_text())["sha256"] == scorer.sha256
+    x, _, _ = separable()
+    assert scorer.probabilities(x).shape == (len(x),)
+
+
+@pytest.mark.parametrize(("changes", "says"), [
+    ({"features": ["strength", "ties"]}, "other features"),
+    ({"format": FORMAT + 1}, "format"),
+    ({"versions": {"scikit-learn": "0.24.2"}}, "scikit-learn 0.24.2"),
+])
+def test_incompatible_model_falls_back_with_one_warning(tmp_path: Path, changes: dict[str, Any],
+                                                        says: str) -> None:
+    warnings: list[str] = []
+    assert load_scorer(saved(tmp_path, **changes), warnings.append) is None
+    assert len(warnings) == 1 and "scoring with the rule" in warnings[0] and says in warnings[0]
+
+
+def test_missing_model_falls_back_and_rule_is_silent(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    assert load_scorer(tmp_path / "none.joblib", warnings.append) is None
+    assert len(warnings) == 1 and "no trained model" in warnings[0]
+    assert load_scorer(Path("rule"), warnings.append) is None and len(warnings) == 1
+
+
+def test_shipped_model_loads_and_beat_the_rule_on_held_out_dumps() -> None:
+    scorer = load_scorer(DEFAULT_MODEL)
+    assert scorer is not None, "models/scorer.joblib is missing or stale: run `cib train`"
+    pooled = scorer.card["held_out"]["pooled"]
+    assert pooled["model"]["f1"] > pooled["rule"]["f1"]
+    assert pooled["model"]["organic_fpr"] <= 0.01
+    assert not {tuple(c.items()) for c in scorer.card["data"]["test"]} & {
+        tuple(c.items()) for c in scorer.card["data"]["train"] + scorer.card["data"]["validation"]}
+
+
+def test_detection_with_the_model_stores_its_reasons(tmp_path: Path) -> None:
+    scorer = load_scorer(DEFAULT_MODEL)
+    assert scorer is not None
+    sim = simulate(SimulationParams(seed=5, accounts=300, days=2))
+    result = detect(sim.posts, scorer=scorer)
+    assert result.scorer == scorer.name and result.params.score.threshold == scorer.threshold
+    engine = open_database(str(tmp_path / "cib.db"))
+    detection_id = save_detection(engine, result, versions={}, datasets=[])
+    top = list_accounts(engine, detection_id, limit=1).items[0]
+    assert top.threshold == scorer.threshold and top.explanation
+    assert {"feature", "contribution"} == set(top.explanation[0])
+
+
+def test_training_set_rows_follow_feature_names() -> None:
+    dump = labeled_dump({"seed": 3, "accounts": 300, "days": 2})
+    x, y, groups = build_training_set([dump, dump])
+    assert x.shape == (2 * len(dump.scores), WIDTH) and set(groups.tolist()) == {0, 1}
+    assert y.sum() > 0
+
+
+def test_cib_train_quick_writes_a_loadable_card(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--quick", "--out", str(tmp_path)]) == 0
+    assert "held-out: model F1" in capsys.readouterr().out
+    written = json.loads((tmp_path / "scorer.json").read_text())
+    assert written["features"] == list(FEATURE_NAMES)
+    assert {"model", "rule", "f1_gain"} <= set(written["held_out"]["pooled"])
+    assert written["threshold"]["why"] and written["versions"]["scikit-learn"] == sklearn.__version__
+    assert load_scorer(tmp_path / "scorer.joblib") is not None
