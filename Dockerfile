@@ -5,13 +5,15 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    CIB_DATABASE_URL=sqlite:////data/cib.db
+    CIB_DATABASE_URL=sqlite:////data/cib.db CIB_MODEL=/app/models/scorer.joblib \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 RUN useradd --create-home --uid 10001 cib && mkdir /data && chown cib /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY detector ./detector
 COPY api ./api
+COPY models ./models
 RUN pip install .
 
 USER cib
