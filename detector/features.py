@@ -36,7 +36,10 @@ def account_behaviour(posts: Iterable[Post], keep: Container[AccountKey],
                       ) -> dict[AccountKey, dict[str, float]]:
     """Per account in ``keep``: posts, repost ratio, posting-hour entropy, share of posts from
     its main app, how rare that app is among all accounts (1: only this account uses it), and
-    its age in days at its first post when ``created`` knows it."""
+    its age in days at its first post when ``created`` knows it.
+
+    The two app features are left out (missing, not 0) when none of the account's posts names
+    its app, as in dumps without client data: a trained scorer must not read them as evidence."""
     tallies: dict[AccountKey, _Tally] = defaultdict(_Tally)
     app_users: dict[str, set[AccountKey]] = defaultdict(set)
     first: dict[AccountKey, datetime] = {}
@@ -61,9 +64,10 @@ def account_behaviour(posts: Iterable[Post], keep: Container[AccountKey],
             "posts": float(t.posts),
             "repost_ratio": round(t.reposts / t.posts, 4),
             "hour_entropy": round(_entropy(t.hours.values(), 24), 4),
-            "main_client_share": round(t.clients[main] / t.posts, 4) if main else 0.0,
-            "main_client_rarity": round(1 - len(app_users[main]) / everyone, 4) if main else 0.0,
         }
+        if main is not None:
+            features["main_client_share"] = round(t.clients[main] / t.posts, 4)
+            features["main_client_rarity"] = round(1 - len(app_users[main]) / everyone, 4)
         if created and account in created:
             features["account_age_days"] = round((first[account] - created[account]).total_seconds()
                                                  / 86400, 2)

@@ -1,10 +1,15 @@
 """The trained scorer: features in a fixed order, calibrated probabilities, per-feature reasons.
 
-A ``Scorer`` wraps a scikit-learn ``Pipeline`` (standard scaling, then logistic regression
-calibrated by sigmoid on group folds) with the threshold chosen at training and the model card.
+A ``Scorer`` wraps a scikit-learn ``Pipeline`` (mean imputation of missing features, standard
+scaling, then logistic regression calibrated by sigmoid on group folds) with the threshold
+chosen at training and the model card.
 It rescores only the accounts the detection's graph touched; every other account stays at 0, as
 with the rule. ``load_scorer`` returns ``None`` (and says why, once) when the model is missing or
 was made for other features, another format or another scikit-learn, so the caller keeps the rule.
+
+A feature the dump cannot supply (the posting-app features of an account none of whose posts
+names its app) is NaN in the feature vector: the pipeline imputes the training mean, so it
+contributes 0 to the score, and it is left out of the explanation.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from detector.score import AccountScore
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2                           # 2: NaN marks a missing feature, imputed by the pipeline
 MODEL_VARIABLE = "CIB_MODEL"
 RULE = "rule"                        # as a model path: score with the documented rule, silently
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "scorer.joblib"
@@ -39,6 +44,8 @@ TOP_REASONS = 5
 LOGGED = ("strength", "ties", "events", "median_delay_s", "posts")
 PLAIN = ("share_of_posts_in_events", "repost_ratio", "hour_entropy", "main_client_share",
          "main_client_rarity")
+# absent from an account's features when the dump does not say: missing (NaN), not 0
+MAY_BE_MISSING = frozenset({"main_client_share", "main_client_rarity"})
 SUBSCORES = ("text", "repost", "link", "reply", "hashtags", "relay")
 # account_age_days is left out: many dump formats do not carry creation dates
 FEATURE_NAMES: tuple[str, ...] = (*(f"log_{n}" for n in LOGGED), *PLAIN,
@@ -47,9 +54,15 @@ FEATURE_NAMES: tuple[str, ...] = (*(f"log_{n}" for n in LOGGED), *PLAIN,
 
 def feature_vector(features: Mapping[str, float], subscores: Mapping[str, float],
                    campaigns: int, rule_score: float) -> list[float]:
-    """One account's features in ``FEATURE_NAMES`` order (missing values count as 0)."""
+    """One account's features in ``FEATURE_NAMES`` order. An absent feature counts as 0, except
+    those in ``MAY_BE_MISSING`` (the dump carries no posting app for the account): NaN."""
+    def plain(name: str) -> float:
+        if name in MAY_BE_MISSING and name not in features:
+            return math.nan
+        return float(features.get(name, 0.0))
+
     return [*(math.log1p(max(float(features.get(n, 0.0)), 0.0)) for n in LOGGED),
-            *(float(features.get(n, 0.0)) for n in PLAIN),
+            *(plain(n) for n in PLAIN),
             *(float(subscores.get(n, 0.0)) for n in SUBSCORES),
             float(campaigns), float(rule_score)]
 
@@ -58,17 +71,19 @@ def contributions(pipeline: Pipeline, rows: np.ndarray) -> np.ndarray:
     """Per row and feature: coefficient x standardized value, averaged over the calibration folds.
 
     They sum (with the intercept) to the log-odds before calibration, which is monotone in the
-    calibrated probability: a positive value pushed the score up."""
+    calibrated probability: a positive value pushed the score up. A missing (NaN) feature is
+    imputed with its training mean, i.e. standardized 0: its contribution is exactly 0."""
     scaled = pipeline[:-1].transform(rows)
     fitted = pipeline[-1].calibrated_classifiers_
     coef = np.mean([c.estimator.coef_[0] for c in fitted], axis=0)
-    return np.asarray(scaled * coef)
+    return np.where(np.isnan(rows), 0.0, np.asarray(scaled * coef))
 
 
 def top_reasons(values: np.ndarray, names: tuple[str, ...] = FEATURE_NAMES,
                 limit: int = TOP_REASONS) -> list[dict[str, float | str]]:
-    """The features that pushed a score most, either way, largest first."""
-    order = np.argsort(-np.abs(values), kind="stable")[:limit]
+    """The features that pushed a score most, either way, largest first; features that did not
+    push it at all (missing from the dump) are not reasons and are left out."""
+    order = [i for i in np.argsort(-np.abs(values), kind="stable") if values[i] != 0][:limit]
     return [{"feature": names[i], "contribution": round(float(values[i]), 4)} for i in order]
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
@@ -112,11 +113,14 @@ def build_training_set(dumps: Sequence[LabeledDump]) -> tuple[np.ndarray, np.nda
 
 
 def make_pipeline(groups: np.ndarray, y: np.ndarray) -> Pipeline:
-    """Scaling, then logistic regression calibrated (sigmoid) on folds that keep dumps whole."""
+    """Mean imputation of missing (NaN) features, scaling, then logistic regression calibrated
+    (sigmoid) on folds that keep dumps whole. The imputer keeps features that are missing in
+    every training row (``keep_empty_features``) so the width always matches ``FEATURE_NAMES``."""
     folds = min(4, len(set(groups.tolist())))
     splits = list(GroupKFold(n_splits=folds).split(np.zeros((len(y), 1)), y, groups))
     model = LogisticRegression(C=1.0, max_iter=2000, random_state=RANDOM_STATE)
-    return Pipeline([("scale", StandardScaler()),
+    return Pipeline([("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
+                     ("scale", StandardScaler()),
                      ("model", CalibratedClassifierCV(model, method="sigmoid", cv=splits))])
 
 

@@ -26,7 +26,8 @@ def test_account_behaviour() -> None:
     assert first["posts"] == 3 and first["repost_ratio"] == pytest.approx(0.6667, abs=1e-4)
     assert first["main_client_share"] == pytest.approx(0.6667, abs=1e-4)
     assert first["hour_entropy"] == pytest.approx(1.0986 / 3.1781, abs=1e-3)   # 3 hours of 24
-    assert found[("twitter", "1002")]["main_client_share"] == 0.0              # no app known
+    assert "main_client_share" not in found[("twitter", "1002")]               # no app known: missing
+    assert "main_client_rarity" not in found[("twitter", "1002")]
 
 
 def test_app_rarity_and_account_age() -> None:

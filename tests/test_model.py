@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from detector.model import (
     FORMAT,
     Scorer,
     contributions,
+    feature_vector,
     load_scorer,
     read_scorer,
     rescore,
@@ -167,3 +169,39 @@ def test_cib_train_quick_writes_a_loadable_card(tmp_path: Path, capsys: pytest.C
     assert {"model", "rule", "f1_gain"} <= set(written["held_out"]["pooled"])
     assert written["threshold"]["why"] and written["versions"]["scikit-learn"] == sklearn.__version__
     assert load_scorer(tmp_path / "scorer.joblib") is not None
+
+
+def test_account_without_client_gets_no_client_contribution_or_reason(tmp_path: Path) -> None:
+    client = [FEATURE_NAMES.index(n) for n in ("main_client_share", "main_client_rarity")]
+    x, y, groups = separable()
+    x[:, client] += 3 * y[:, None]                     # the app features are strong evidence here
+    scorer = Scorer(fit_pipeline(x, y, groups), 0.5, "")
+    no_app = AccountScore(("t", "a"), 0.9, {"text": 0.9},
+                          {"strength": 40.0, "events": 9.0, "posts": 12.0}, ["n1"])
+    with_app = AccountScore(("t", "b"), 0.9, {"text": 0.9},
+                            {"strength": 40.0, "events": 9.0, "posts": 12.0,
+                             "main_client_share": 0.0, "main_client_rarity": 0.0}, ["n1"])
+    rows = np.array([feature_vector(s.features, s.subscores, 1, s.score) for s in (no_app, with_app)])
+    assert np.isnan(rows[0, client]).all() and not np.isnan(rows[1]).any()
+    parts = contributions(scorer.pipeline, rows)
+    assert (parts[0, client] == 0).all() and (parts[1, client] != 0).all()
+    # the missing features are imputed with the training mean: the score is as if they were average
+    average = rows[:1].copy()
+    average[0, client] = scorer.pipeline.named_steps["impute"].statistics_[client]
+    assert scorer.probabilities(rows[:1]) == pytest.approx(scorer.probabilities(average))
+    rescore(scorer, {s.account: s for s in (no_app, with_app)})
+    assert no_app.explanation and not {"main_client_share", "main_client_rarity"} & {
+        str(r["feature"]) for r in no_app.explanation}
+    assert all(float(r["contribution"]) != 0 for r in no_app.explanation)
+    assert {"main_client_share", "main_client_rarity"} <= {str(r["feature"]) for r in with_app.explanation}
+
+
+def test_dump_without_clients_gives_no_client_reasons() -> None:
+    scorer = load_scorer(DEFAULT_MODEL)
+    assert scorer is not None
+    sim = simulate(SimulationParams(seed=5, accounts=300, days=2))
+    result = detect([replace(p, client=None) for p in sim.posts], scorer=scorer)
+    assert result.scores
+    for s in result.scores.values():
+        assert "main_client_share" not in s.features and "main_client_rarity" not in s.features
+        assert not {"main_client_share", "main_client_rarity"} & {str(r["feature"]) for r in s.explanation}
