@@ -40,22 +40,30 @@ def serving(db: str, port: int, folder: Path) -> Iterator[subprocess.Popen[bytes
                         "CIB_QUEUE_URL": str(folder / "queue.db")}
     process = subprocess.Popen([*CIB, "serve", "--db", db, "--port", str(port),
                                 "--log-level", "warning"], env=env, start_new_session=True)
+    try:
+        wait_until_serving(process, port)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], port: int) -> None:
     deadline = time.monotonic() + 180  # two API processes and a worker start; slow on a busy machine
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                break
+                return
         except httpx.TransportError:
             pass
         assert process.poll() is None, "cib serve exited"
         assert time.monotonic() < deadline, "cib serve did not start"
         time.sleep(0.1)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
 
 
 def poll(url: str, key: str, until: Any, timeout: float = 180) -> dict[str, Any]:
