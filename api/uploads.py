@@ -29,7 +29,6 @@ class Received:
     path: Path
     filename: str
     size: int
-    fields: dict[str, str]
 
 
 def safe_filename(name: str | None) -> str:
@@ -60,19 +59,18 @@ class _Sink:
 
 
 class _Form:
-    """Callbacks for python-multipart: the first part with a file name goes to the sink."""
+    """Callbacks for python-multipart: the first part with a file name goes to the sink; other
+    parts are skipped (options travel as query parameters)."""
 
     def __init__(self, sink: _Sink) -> None:
         self.sink = sink
         self.filename: str | None = None
-        self.fields: dict[str, str] = {}
         self._headers: dict[bytes, bytes] = {}
         self._field, self._value = b"", b""
-        self._part: str | None = None  # "file", a field name, or None (ignored)
-        self._buffer = bytearray()
+        self._writing = False
 
     def on_part_begin(self) -> None:
-        self._headers, self._part, self._buffer = {}, None, bytearray()
+        self._headers, self._writing = {}, False
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._field += data[start:end]
@@ -88,20 +86,14 @@ class _Form:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         filename = options.get(b"filename")
         if filename is not None and self.filename is None:
-            self.filename, self._part = filename.decode("utf-8", "replace") or "upload", "file"
-        elif filename is None and b"name" in options:
-            self._part = options[b"name"].decode("utf-8", "replace")
+            self.filename, self._writing = filename.decode("utf-8", "replace") or "upload", True
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._part == "file":
+        if self._writing:
             self.sink.write(data[start:end])
-        elif self._part is not None and len(self._buffer) < 1024:
-            self._buffer += data[start:end]
 
     def on_part_end(self) -> None:
-        if self._part not in (None, "file"):
-            self.fields[str(self._part)] = self._buffer.decode("utf-8", "replace")[:1024]
-        self._part = None
+        self._writing = False
 
 
 def _parser(content_type: str, form: _Form) -> MultipartParser:
@@ -146,7 +138,7 @@ async def receive(request: Request, folder: Path, limit: int, filename: str | No
                        "as a file field, e.g. curl -F file=@tweets.jsonl.gz")
     name = safe_filename(form.filename if form else filename)
     path = sink.path.rename(home / name)
-    return Received(path, name, sink.size, form.fields if form else {})
+    return Received(path, name, sink.size)
 
 
 def discard(path: Path) -> None:

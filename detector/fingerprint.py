@@ -226,7 +226,7 @@ def _mix_columns(columns: Sequence[npt.NDArray[np.unsignedinteger[Any]]]) -> npt
         key ^= column.astype(np.uint64)
         key *= _M64
         key ^= key >> np.uint64(29)
-    return _fmix64(key)
+    return fmix64(key)
 
 
 def _sorted_groups(keys: npt.NDArray[np.uint64]) -> tuple[Indices, npt.NDArray[np.bool_]]:
@@ -312,11 +312,12 @@ def _premix(values: Signatures, scheme: str) -> Signatures:
         v ^= v >> np.uint32(16)
         return v
     if scheme == "affine64":
-        return _fmix64(values.astype(np.uint64))
+        return fmix64(values.astype(np.uint64))
     return values.astype(np.uint64)
 
 
-def _fmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def fmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """MurmurHash3's 64-bit finalizer, element-wise: mixes every input bit into every output bit."""
     v = values.copy()
     v ^= v >> np.uint64(33)
     v *= np.uint64(0xFF51AFD7ED558CCD)

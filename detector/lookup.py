@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detector.errors import LookupTextTooShort
-from detector.fingerprint import FingerprintParams, Signatures, signatures
+from detector.fingerprint import FingerprintParams, Signatures, fmix64, signatures
 from detector.normalize import URL_TOKEN, normalize_text
 
 # Stored with the index: bump it when band keys are computed differently, so that an index built
@@ -102,22 +102,12 @@ def band_keys(sigs: Signatures, params: LookupParams) -> Keys:
         raise ValueError(f"sigs must have shape (texts, {params.fingerprint.num_perm}) as signatures() "
                          f"returns, got {sigs.shape}")
     blocks = sigs[:, :params.bands * params.rows].reshape(len(sigs), params.bands, params.rows)
-    key = np.tile(_fmix64(np.arange(params.bands, dtype=np.uint64) ^ _BAND_SALT), (len(sigs), 1))
+    key = np.tile(fmix64(np.arange(params.bands, dtype=np.uint64) ^ _BAND_SALT), (len(sigs), 1))
     for row in range(params.rows):
         key ^= blocks[:, :, row].astype(np.uint64)
         key *= _M64
         key ^= key >> np.uint64(29)
-    return _fmix64(key).view(np.int64)
-
-
-def _fmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    v = values.copy()
-    v ^= v >> np.uint64(33)
-    v *= np.uint64(0xFF51AFD7ED558CCD)
-    v ^= v >> np.uint64(33)
-    v *= np.uint64(0xC4CEB9FE1A85EC53)
-    v ^= v >> np.uint64(33)
-    return v
+    return fmix64(key).view(np.int64)
 
 
 def query_signature(text: str, params: LookupParams) -> Signatures:

@@ -29,7 +29,7 @@ def list_accounts(request: Request, _key: Reader, engine: DB,
                   limit: Limit = 50, offset: Offset = 0) -> Page[Account]:
     """Accounts of the latest detection with their coordination scores (signals of coordination
     with evidence, not verdicts about people)."""
-    detection = detection_id(request, engine)
+    detection = detection_id(engine)
     return cached(request, (detection, min_score, campaign, flagged, sort, limit, offset),
                   lambda: Page[Account].model_validate(queries.list_accounts(
                       engine, detection, min_score=min_score, campaign=campaign, flagged=flagged,
@@ -49,7 +49,7 @@ def get_account(request: Request, _key: Reader, engine: DB,
                     "Other accounts' posts shown per event, besides its own."))] = 5) -> AccountDetail:
     """The account's score in [0, 1], the threshold it is judged by, its sub-scores, the campaigns
     it belongs to, and the posts that tie it to other accounts (with times and links)."""
-    detection = detection_id(request, engine)
+    detection = detection_id(engine)
 
     def compute() -> AccountDetail | None:
         detail = queries.account_detail(engine, detection, platform, account_id, evidence_limit,

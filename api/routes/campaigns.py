@@ -37,7 +37,7 @@ def list_campaigns(request: Request, _key: Reader, engine: DB,
                        "Order; a leading - means descending."))] = "-score",
                    limit: Limit = 50, offset: Offset = 0) -> Page[Campaign]:
     """Campaigns of the latest detection: size, span, signals and representative text."""
-    detection = detection_id(request, engine)
+    detection = detection_id(engine)
     return cached(request, (detection, min_score, min_size, signal, kind, sort, limit, offset),
                   lambda: Page[Campaign].model_validate(queries.list_campaigns(
                       engine, detection, min_score=min_score, min_size=min_size, signal=signal,
@@ -61,7 +61,7 @@ def get_campaign(request: Request, _key: Reader, engine: DB, campaign_id: Campai
                  ))] = None) -> CampaignDetail:
     """Members with their scores, the messages it pushed, posts per minute or hour, and a page
     of evidence posts with links."""
-    detection = detection_id(request, engine)
+    detection = detection_id(engine)
 
     def compute() -> CampaignDetail | None:
         detail = queries.campaign_detail(
@@ -88,7 +88,7 @@ def get_campaign_graph(request: Request, _key: Reader, engine: DB, campaign_id: 
                        )] = "gexf") -> Response:
     """Accounts as nodes (score, flagged, campaigns), significant ties among them as weighted
     edges (weight, number of shared contents, signals)."""
-    detection = detection_id(request, engine)
+    detection = detection_id(engine)
 
     def compute() -> bytes | None:
         graph = queries.campaign_graph(engine, detection, campaign_id)

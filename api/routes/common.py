@@ -45,7 +45,7 @@ def cached(request: Request, key: tuple[object, ...], compute: Callable[[], T]) 
     return cache.get((request.url.path, *key), compute)
 
 
-def detection_id(request: Request, engine: Engine) -> int:
+def detection_id(engine: Engine) -> int:
     """The latest detection run, which every read is about (called in the route's body, so that
     invalid parameters are reported first). Looked up on every request (one indexed row): a
     cached id would show a run that a job has just replaced."""
