@@ -10,6 +10,8 @@ from importlib import metadata
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.auth import KeyCache
@@ -72,6 +74,29 @@ def warm_up(engine: Engine) -> None:
         queries.account_detail(engine, latest.id, accounts[0].platform, accounts[0].account_id)
 
 
+class SecurityHeaders:
+    """Pure ASGI middleware: every answer says ``nosniff`` (a JSON answer quoting a post is never
+    read as a page), and API answers, which name accounts, are not kept by shared caches."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        private = scope["path"].startswith("/v1/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if private:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A ready app: database migrated, job queue connected, routes, error shape, CORS if asked."""
     settings = settings or Settings.from_env()
@@ -96,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (campaigns, accounts, lookup, datasets, jobs, health, ui):
         app.include_router(module.router)
     ui.mount(app)
+    app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],

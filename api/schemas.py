@@ -55,7 +55,8 @@ class Page(Model, Generic[T]):
 
 class Job(Model):
     id: int = Field(description="The job's number; poll `GET /v1/jobs/{id}`.", examples=[7])
-    kind: str = Field(description="`ingest` (an upload), `delete` (a dataset) or `detect`.",
+    kind: str = Field(description="`ingest` (an upload), `delete` (a dataset), `detect`, or `purge` (posts "
+                      "older than the retention period, `CIB_RETENTION_DAYS`).",
                       examples=["ingest"])
     state: str = Field(description="`queued`, `running`, `done` or `failed`.", examples=["running"])
     stage: str = Field(description="What the job is doing: `queued`, `reading`, `indexing`, "
@@ -223,8 +224,10 @@ class CampaignDetail(Model):
 
 
 class LookupRequest(Model):
-    text: str = Field(min_length=1, max_length=10_000, description="The message to look for.",
-                      examples=["Hillary's emails prove it. Share before they delete this!"])
+    text: str = Field(min_length=1, max_length=10_000, description=(
+        "The message to look for: at least 5 characters of its own once links, mentions and a "
+        "retweet prefix are set aside (else 422 `text_too_short`)."),
+        examples=["Hillary's emails prove it. Share before they delete this!"])
     since: datetime | None = Field(None, description="Only posts at or after this time (UTC).")
     until: datetime | None = Field(None, description="Only posts before this time (UTC).")
     limit: int = Field(50, ge=1, le=500, description="How many matching posts to return.")

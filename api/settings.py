@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from detector.errors import CibError
 from detector.ingest import MAX_RATIO
+from detector.privacy import KEY_VARIABLE
 from detector.store import resolve_url
 
 GIB = 1 << 30
@@ -41,6 +42,8 @@ class Settings:
     cache_entries: int = 1024
     heartbeat_s: float = 10.0
     model_path: Path | None = None   # the trained scorer; None: models/scorer.joblib
+    pseudonym_key_file: Path | None = None   # uploads are pseudonymized with this key
+    retention_days: float | None = None      # posts older than this are purged (hourly check)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -51,7 +54,9 @@ class Settings:
         ``600/minute``), ``CIB_RATE_LIMIT_STORAGE`` (``memory://`` or ``redis://...`` to share
         limits between processes), ``CIB_CORS_ORIGINS`` (comma-separated; none by default),
         ``CIB_JOB_LEASE_SECONDS``, ``CIB_CACHE_ENTRIES`` (answers remembered per detection run;
-        0 turns the cache off), ``CIB_MODEL`` (the trained scorer; default models/scorer.joblib)."""
+        0 turns the cache off), ``CIB_MODEL`` (the trained scorer; default models/scorer.joblib),
+        ``CIB_PSEUDONYM_KEY_FILE`` (pseudonymize uploads with this key; see ``cib privacy``),
+        ``CIB_RETENTION_DAYS`` (the worker purges posts older than this many days)."""
         env = os.environ if environ is None else environ
         database_url = resolve_url(overrides.pop("database_url", None) or env.get("CIB_DATABASE_URL"))
         home = _data_home(database_url)
@@ -70,6 +75,9 @@ class Settings:
             job_lease_s=_number(env, "CIB_JOB_LEASE_SECONDS", 60.0, float),
             cache_entries=int(env.get("CIB_CACHE_ENTRIES", "1024") or 0),
             model_path=Path(env["CIB_MODEL"]) if env.get("CIB_MODEL") else None,
+            pseudonym_key_file=Path(env[KEY_VARIABLE]) if env.get(KEY_VARIABLE) else None,
+            retention_days=(_number(env, "CIB_RETENTION_DAYS", 1.0, float)
+                            if env.get("CIB_RETENTION_DAYS") else None),
         )
         return replace(settings, **overrides)
 

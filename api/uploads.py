@@ -4,18 +4,22 @@ then probed (format sniffed, first records parsed, decompression ratio checked) 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from api.errors import ApiError
+from detector.errors import BadRecord
 from detector.ingest import read_stream
 from detector.ingest.opener import RATIO_FLOOR, open_members
+from detector.records import Rejected
 
 PROBE_RECORDS = 20
 PROBE_BYTES = RATIO_FLOOR + (1 << 20)
@@ -127,6 +131,10 @@ async def receive(request: Request, folder: Path, limit: int, filename: str | No
     except ClientDisconnect:
         discard(sink.path)
         raise ApiError(400, "bad_request", "the upload was cut off before its end") from None
+    except ParseError as exc:
+        discard(sink.path)
+        raise ApiError(400, "bad_request", f"the multipart form is malformed ({exc}); send the dump "
+                       "as a file field, e.g. curl -F file=@tweets.jsonl.gz") from None
     except BaseException:
         discard(sink.path)
         raise
@@ -154,9 +162,11 @@ def probe(path: Path, fmt: str | None, max_ratio: float) -> str:
     formats = []
     for member in open_members(path, max_ratio=max_ratio):
         part = read_stream(member.stream, member.name, fmt)
-        for count, _record in enumerate(part.records, start=1):
-            if count >= PROBE_RECORDS:
-                break
+        first = list(itertools.islice(part.records, PROBE_RECORDS))
+        if 0 < len(first) < PROBE_RECORDS and all(isinstance(r, Rejected) for r in first):
+            # the whole part was read and nothing in it is usable (e.g. bytes sent with format=v1)
+            raise BadRecord(f"{member.name}: none of its records can be read as {part.format} "
+                            f"(first: {first[0]}); check the file and the format")
         formats.append(part.format)
         drained = 0
         while drained < PROBE_BYTES and (chunk := member.stream.read(1 << 20)):

@@ -12,25 +12,51 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import Engine
 
 from api.settings import Settings
-from detector.jobs import JobSettings, execute_job
+from detector.jobs import JobSettings, discard_finished_uploads, execute_job
 from detector.model import load_scorer
-from detector.store.jobs import get_job, jobs_to_resume, release_job, running_workers
+from detector.privacy import load_key
+from detector.store.jobs import (
+    create_job,
+    get_job,
+    jobs_to_resume,
+    pending_jobs,
+    release_job,
+    running_workers,
+)
+from detector.store.retention import purge_before
 
 log = logging.getLogger("cib.worker")
 
 
 def job_settings(settings: Settings) -> JobSettings:
+    """The key file is read here, at start: a missing or bad key stops the worker with its reason."""
+    key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
+    retention = timedelta(days=settings.retention_days) if settings.retention_days else None
     return JobSettings(lease=timedelta(seconds=settings.job_lease_s),
                        heartbeat_s=min(settings.heartbeat_s, settings.job_lease_s / 4),
                        max_ratio=settings.max_ratio,
-                       scorer=load_scorer(settings.model_path, log.warning))
+                       scorer=load_scorer(settings.model_path, log.warning),
+                       pseudonymizer=key, retention=retention)
+
+
+def queue_purge(engine: Engine, enqueue: Callable[[int], object], retention: timedelta | None) -> int | None:
+    """Queue a purge job when retention is set and something is old enough to go; its id, or None."""
+    if retention is None:
+        return None
+    due = purge_before(engine, datetime.now(UTC) - retention, dry_run=True)
+    if not (due.posts or due.detections) or pending_jobs(engine, "purge"):
+        return None
+    job = create_job(engine, "purge", owner="retention")
+    enqueue(job.id)
+    log.info("queued purge job %s: %s posts older than %s", job.id, due.posts, retention)
+    return job.id
 
 
 def _huey(queue_url: str, name: str) -> Huey:
@@ -100,6 +126,10 @@ def make_queue(settings: Settings, engine: Engine) -> JobQueue:
     def resume_every_minute() -> None:
         resume()
 
+    @huey.periodic_task(crontab(minute="7"), name="cib.retention")  # type: ignore[untyped-decorator]
+    def purge_every_hour() -> None:
+        queue_purge(engine, run_job, config.retention)
+
     return JobQueue(huey, run_job, resume)
 
 
@@ -107,6 +137,8 @@ def run_worker(settings: Settings, engine: Engine) -> None:
     """Run jobs until interrupted (SIGINT finishes the current job, SIGTERM stops now)."""
     queue = make_queue(settings, engine)
     queue.resume()
+    discard_finished_uploads(engine)
+    queue_purge(engine, queue.enqueue, job_settings(settings).retention)
     consumer = queue.huey.create_consumer(workers=1, worker_type="thread", periodic=True,
                                           initial_delay=0.1, max_delay=1.0,
                                           check_worker_health=True)

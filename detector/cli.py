@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from detector import store
 from detector.cli_detect import add_commands, print_campaigns
+from detector.cli_privacy import add_commands as add_privacy_commands
 from detector.cli_report import add_commands as add_report_commands
 from detector.cli_serve import add_commands as add_service_commands
 from detector.cli_sim import add_commands as add_simulation_commands
@@ -25,6 +26,7 @@ from detector.ingest import FORMATS, load_mapping
 from detector.load import IngestOptions, IngestReport, ingest_file
 from detector.model import load_scorer
 from detector.pipeline import run_detection
+from detector.privacy import KEY_VARIABLE, key_from_env, load_key
 from detector.store import URL_VARIABLE, open_database
 from detector.summary import summarize
 
@@ -82,8 +84,9 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
     mapping = None
     if args.map or args.mapping:
         mapping = load_mapping(args.mapping, args.map or (), args.platform, args.time_format)
+    key = load_key(args.pseudonymize_key) if args.pseudonymize_key else key_from_env()
     options = IngestOptions(fmt=args.format, mapping=mapping, strict=args.strict, force=args.force,
-                            batch_size=args.batch_size)
+                            batch_size=args.batch_size, pseudonymizer=key)
     failed = 0
     for path in args.files:
         update, close = _progress(sys.stderr)
@@ -177,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="refuse the file at its first bad record (default: count and skip)")
     ingest.add_argument("--force", action="store_true",
                         help="read a file again even if it was ingested completely before")
+    ingest.add_argument("--pseudonymize-key", type=Path, metavar="FILE",
+                        help="replace account ids and handles by keyed pseudonyms, with the key in "
+                             f"FILE (default: ${KEY_VARIABLE}; make one with `cib privacy new-key`)")
     ingest.add_argument("--batch-size", type=int, default=10_000, help=argparse.SUPPRESS)
     _add_db(ingest)
     ingest.set_defaults(handler=cmd_ingest)
@@ -193,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulation_commands(commands, _add_db)
     add_service_commands(commands, _add_db)
     add_training_commands(commands, _add_db)
+    add_privacy_commands(commands, _add_db)
 
     demo = commands.add_parser("demo", help="ingest the bundled demo dump, detect, show the campaigns",
                                epilog=EPILOG_DEMO, formatter_class=raw)

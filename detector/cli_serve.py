@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import ctypes
 import gc
+import inspect
 import logging
 import os
 import signal
@@ -18,6 +19,8 @@ from sqlalchemy import Engine
 from detector.store.keys import SCOPES, create_key, list_keys, revoke_key
 
 RAW = argparse.RawDescriptionHelpFormatter
+HEALTHCHECK_S = 60
+"""How long uvicorn waits for an API process to answer its health ping before killing it."""
 EPILOG_SERVE = """examples:
   cib serve                                   # http://127.0.0.1:8000/docs, SQLite ./cib.db
   cib serve --host 0.0.0.0 --port 8080 --db postgresql://cib@db/cib
@@ -68,6 +71,10 @@ def cmd_serve(args: argparse.Namespace, _engine: None) -> int:
     worker = None if args.no_worker else _start_worker(settings.database_url)
     options: dict[str, Any] = dict(host=args.host, port=args.port, log_level=args.log_level,
                                    proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10)
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # uvicorn kills a process that does not answer its ping in time (5 s by default), even one
+        # still importing: on a busy machine the import alone takes longer, and it respawns forever
+        options["timeout_worker_healthcheck"] = HEALTHCHECK_S
     try:
         if args.processes > 1:  # each process makes its own app from the same settings
             os.environ["CIB_DATABASE_URL"] = settings.database_url

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -25,9 +25,12 @@ from detector.ingest import MAX_RATIO
 from detector.load import IngestOptions, IngestReport, ingest_file
 from detector.model import Scorer
 from detector.pipeline import DEFAULT, run_detection
-from detector.store.jobs import Job, claim_job, finish_job, update_job
+from detector.privacy import Pseudonymizer
+from detector.store.jobs import Job, claim_job, finish_job, finished_uploads, update_job
 from detector.store.lookup import update_lookup_index
 from detector.store.queries import delete_dataset
+from detector.store.relations import count_posts
+from detector.store.retention import purge_before
 
 log = logging.getLogger("cib.jobs")
 
@@ -45,6 +48,8 @@ class JobSettings:
     parallel_reader: bool | None = False
     detect: DetectParams = field(default_factory=lambda: DEFAULT)
     scorer: Scorer | None = None     # loaded once at start; None: the rule scores
+    pseudonymizer: Pseudonymizer | None = None   # uploads' accounts get keyed pseudonyms
+    retention: timedelta | None = None           # purge jobs remove posts older than this
 
 
 def worker_name() -> str:
@@ -88,7 +93,7 @@ def _ingest(engine: Engine, job: Job, worker: str, settings: JobSettings) -> Ing
                    percent=round(min(position / size, 1.0) * READING_SHARE, 1))
 
     options = IngestOptions(fmt=job.format, max_ratio=settings.max_ratio,
-                            parallel=settings.parallel_reader)
+                            parallel=settings.parallel_reader, pseudonymizer=settings.pseudonymizer)
     update_job(engine, job.id, worker, stage="reading")
     report = ingest_file(engine, Path(job.path), options, on_batch=on_batch)
     update_job(engine, job.id, worker, stage="indexing", dataset_id=report.dataset_id,
@@ -107,7 +112,9 @@ def _detect(engine: Engine, job: Job, worker: str, settings: JobSettings) -> int
 def _run(engine: Engine, job: Job, worker: str, settings: JobSettings) -> dict[str, object]:
     if job.kind == "ingest":
         report = _ingest(engine, job, worker, settings)
-        if report.status == "skipped":  # the same file again: nothing new to detect on
+        # the same file again: nothing new to detect on, unless this job stored it in an attempt
+        # cut off before its detection (the job row kept the dataset it was writing)
+        if report.status == "skipped" and report.dataset_id != job.dataset_id:
             return {"stage": "skipped", "dataset_id": report.dataset_id, "read": report.read}
     elif job.kind == "delete":
         assert job.dataset_id is not None
@@ -115,6 +122,14 @@ def _run(engine: Engine, job: Job, worker: str, settings: JobSettings) -> dict[s
         removed = delete_dataset(engine, job.dataset_id)
         update_job(engine, job.id, worker, stage="deleting", stored=removed or 0,
                    percent=READING_SHARE)
+    elif job.kind == "purge":
+        if settings.retention is None:
+            return {"stage": "skipped"}
+        update_job(engine, job.id, worker, stage="purging")
+        purged = purge_before(engine, datetime.now(UTC) - settings.retention)
+        update_job(engine, job.id, worker, stage="purging", stored=purged.posts, percent=READING_SHARE)
+        if not (purged.posts or purged.detections) or not count_posts(engine):
+            return {"stage": "done"}
     return {"stage": "done", "detection_id": _detect(engine, job, worker, settings)}
 
 
@@ -125,6 +140,17 @@ def _discard_upload(job: Job) -> None:
         path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             path.parent.rmdir()
+
+
+def discard_finished_uploads(engine: Engine) -> int:
+    """Remove the uploads of finished jobs still on disk (a worker killed between finishing a job
+    and removing its file leaves it behind); returns how many were removed."""
+    left = [Path(p) for p in finished_uploads(engine) if Path(p).exists()]
+    for path in left:
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+    return len(left)
 
 
 def execute_job(engine: Engine, job_id: int, settings: JobSettings = JobSettings(),

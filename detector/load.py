@@ -19,10 +19,12 @@ from sqlalchemy import Engine
 
 from detector.errors import BadRecord, CibError, CorruptDump
 from detector.ingest import MAX_RATIO, ColumnMapping, ReadMeter, open_dump
+from detector.privacy import Pseudonymizer, PseudonymKeyError, pseudonymize_account, pseudonymize_post
 from detector.records import Account, Post, Rejected
 from detector.store import (
     discard_dataset_posts,
     finish_dataset,
+    pseudonym_keys,
     resumable_dataset,
     start_dataset,
     write_batch,
@@ -37,7 +39,10 @@ PARALLEL_MIN_BYTES = 4 << 20
 
 @dataclass(frozen=True)
 class IngestOptions:
-    """How to read and store one file. ``parallel``: None decides by file size."""
+    """How to read and store one file. ``parallel``: None decides by file size.
+
+    ``pseudonymizer``: replace account ids and handles by keyed pseudonyms before storing.
+    """
 
     fmt: str | None = None
     mapping: ColumnMapping | None = None
@@ -46,6 +51,7 @@ class IngestOptions:
     batch_size: int = 10_000
     parallel: bool | None = None
     max_ratio: float = MAX_RATIO
+    pseudonymizer: Pseudonymizer | None = None
 
 
 @dataclass
@@ -82,6 +88,7 @@ def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterat
     known = KnownAccounts()
     formats: list[str] = []
     meter = ReadMeter()
+    pseudo = options.pseudonymizer
 
     def flush() -> PreparedBatch:
         batch = prepare_batch(posts, accounts, rejected, known, dialect)
@@ -97,9 +104,9 @@ def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterat
         formats.append(part.format)
         for record in part.records:
             if isinstance(record, Post):
-                posts.append(record)
+                posts.append(pseudonymize_post(pseudo, record) if pseudo else record)
             elif isinstance(record, Account):
-                accounts.append(record)
+                accounts.append(pseudonymize_account(pseudo, record) if pseudo else record)
             elif options.strict:
                 raise BadRecord(f"{record} (--strict stops at the first bad record)")
             else:
@@ -176,15 +183,17 @@ def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[P
 class _Dataset:
     """Creates the dataset row when the first batch is ready (after sniffing succeeded)."""
 
-    def __init__(self, engine: Engine, path: Path, digest: tuple[str, int], reuse: int | None):
+    def __init__(self, engine: Engine, path: Path, digest: tuple[str, int], reuse: int | None,
+                 pseudonym_key: str | None = None):
         self.engine, self.path, self.digest, self.reuse = engine, path, digest, reuse
+        self.pseudonym_key = pseudonym_key
         self.id: int | None = None
 
     def ensure(self, formats: tuple[str, ...]) -> int:
         if self.id is None:
             self.id = start_dataset(self.engine, name=self.path.name, sha256=self.digest[0],
                                     size_bytes=self.digest[1], fmt="+".join(formats),
-                                    reuse=self.reuse)
+                                    reuse=self.reuse, pseudonym_key=self.pseudonym_key)
         return self.id
 
 
@@ -210,6 +219,24 @@ def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatc
             on_batch(report, batch.position)
 
 
+def check_pseudonym_key(engine: Engine, pseudonymizer: Pseudonymizer | None) -> str | None:
+    """The key id to record, once sure the database holds no dataset stored another way:
+    one database, one key (or none), else the same account would be two accounts."""
+    key_id = pseudonymizer.key_id if pseudonymizer else None
+    others = pseudonym_keys(engine) - {key_id}
+    if not others:
+        return key_id
+    if key_id is None:
+        raise PseudonymKeyError("this database holds pseudonymized datasets: give the same key "
+                                "(--pseudonymize-key FILE or $CIB_PSEUDONYM_KEY_FILE) to ingest more")
+    if None in others:
+        raise PseudonymKeyError("this database holds datasets stored without pseudonymization: "
+                                "pseudonymize into a new database, or ingest without a key")
+    raise PseudonymKeyError("this database holds datasets pseudonymized with another key "
+                            f"(key id {sorted(k for k in others if k)[0]}, yours is {key_id}): "
+                            "use that key, or a new database")
+
+
 def _use_reader_process(options: IngestOptions, size: int) -> bool:
     return options.parallel if options.parallel is not None else size >= PARALLEL_MIN_BYTES
 
@@ -231,7 +258,7 @@ def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptio
         return IngestReport(path, "skipped", previous.id, previous.format, previous.read,
                             0, previous.read - previous.rejected, previous.rejected)
     reuse = previous.id if previous is not None and previous.status != "complete" else None
-    dataset = _Dataset(engine, path, digest, reuse)
+    dataset = _Dataset(engine, path, digest, reuse, check_pseudonym_key(engine, options.pseudonymizer))
     report = IngestReport(path, "running")
     dialect = engine.dialect.name
     batches = (_from_reader(path, options, dialect) if _use_reader_process(options, digest[1])
@@ -242,10 +269,10 @@ def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptio
         if dataset.id is not None:
             finish_dataset(engine, dataset.id, "interrupted", "interrupted by the user")
         raise
-    except (CibError, OSError, ValueError) as exc:
+    except Exception as exc:  # a damaged file, a database refusing a value: taken back, then raised
         if dataset.id is not None:
             discard_dataset_posts(engine, dataset.id)
-            finish_dataset(engine, dataset.id, "failed", str(exc))
+            finish_dataset(engine, dataset.id, "failed", str(exc)[:2000])
         raise
     final = finish_dataset(engine, dataset.ensure(tuple((report.format or "").split("+"))),
                            "complete")

@@ -8,10 +8,11 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from detector.errors import BadRecord, CorruptDump, UnknownDumpFormat
 from detector.load import IngestOptions, ingest_file
@@ -114,6 +115,27 @@ def test_truncated_gzip_midway_fails_cleanly(engine: Engine, tmp_path: Path, par
     assert batches                             # some batches were committed, then taken back
     assert len(post_ids(engine)) == 3
     assert [d.status for d in datasets(engine)] == ["complete", "failed"]
+
+
+def test_a_failed_file_puts_accounts_back_as_they_were(engine: Engine, tmp_path: Path) -> None:
+    """Its batches renamed an account and created others before it failed: all taken back."""
+    ingest_file(engine, write_file(tmp_path / "before.jsonl", "twarc2", many_posts(3, start=1000)))
+    with engine.connect() as c:
+        before = sorted(c.execute(text("SELECT * FROM accounts")).all())
+    renamed = [replace(p, handle="someone-else") for p in many_posts(12000)]
+    data = gzip.compress(render("twarc2", renamed).encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: int(len(data) * 0.8)])
+    with pytest.raises(CorruptDump):
+        ingest_file(engine, path, IngestOptions(batch_size=500, parallel=False))
+    with engine.connect() as c:
+        assert sorted(c.execute(text("SELECT * FROM accounts")).all()) == before
+        assert c.execute(text("SELECT COUNT(*) FROM account_undo")).scalar() == 0
+    # a file that completes keeps its changes and leaves no undo rows behind
+    ingest_file(engine, write_file(tmp_path / "after.jsonl", "twarc2", renamed[:40]))
+    with engine.connect() as c:
+        assert c.execute(text("SELECT COUNT(*) FROM accounts WHERE handle = 'someone-else'")).scalar() == 17
+        assert c.execute(text("SELECT COUNT(*) FROM account_undo")).scalar() == 0
 
 
 def test_not_a_dump_creates_no_dataset(engine: Engine, tmp_path: Path, parallel: bool) -> None:

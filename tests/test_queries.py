@@ -19,6 +19,7 @@ from detector.errors import BadQuery, DatasetBusy
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.store import make_engine, migrate, start_dataset
+from detector.store.detections import latest_detection
 from detector.store.queries import (
     MAX_BUCKETS,
     TimelineBucket,
@@ -285,9 +286,11 @@ def test_delete_dataset_removes_posts_bands_rejections(engine: Engine, tmp_path:
         assert list(c.execute(select(LookupBandRow.post_ref)).scalars()) == [10**12] * 2
     assert get_dataset(engine, detected.dataset) is None
     assert delete_dataset(engine, detected.dataset) is None
-    # the detection stays, its evidence without texts
-    ring = campaign_detail(engine, detected.detection, detected.ring)
-    assert ring is not None and {e.text for e in ring.evidence.items} == {""}
+    # the run that read it quoted its posts: it goes, an empty run with a newer id stands in
+    assert campaign_detail(engine, detected.detection, detected.ring) is None
+    stand_in = latest_detection(engine)
+    assert stand_in is not None and stand_in.id > detected.detection
+    assert stand_in.counts["campaigns"] == 0 and stand_in.counts["removed_posts"] == 132
 
 
 def test_a_dataset_being_ingested_is_not_deleted(engine: Engine) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.auth import DB, Reader
 from api.errors import not_found
-from api.routes.common import Limit, Offset, cached, detection_id, errors
+from api.routes.common import NO_NUL, Limit, Offset, cached, detection_id, errors
 from api.schemas import Account, AccountDetail, Page
 from detector.store import queries
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 def list_accounts(request: Request, _key: Reader, engine: DB,
                   min_score: Annotated[float | None, Query(ge=0, le=1, description=(
                       "Only accounts scoring at least this."))] = None,
-                  campaign: Annotated[str | None, Query(max_length=32, description=(
+                  campaign: Annotated[str | None, Query(max_length=32, pattern=NO_NUL, description=(
                       "Only members of this campaign, e.g. C1."))] = None,
                   flagged: Annotated[bool | None, Query(description=(
                       "true: only flagged accounts; false: only the others."))] = None,
@@ -39,10 +39,12 @@ def list_accounts(request: Request, _key: Reader, engine: DB,
 @router.get("/{platform}/{account_id}", response_model=AccountDetail, responses=errors(404),
             summary="One account: score, sub-scores, campaigns and evidence posts")
 def get_account(request: Request, _key: Reader, engine: DB,
-                platform: Annotated[str, Path(max_length=32, examples=["twitter"], description=(
-                    "The platform, as in the account lists (twitter for tweet dumps)."))],
-                account_id: Annotated[str, Path(max_length=128, examples=["2882331822"], description=(
-                    "The account's id on its platform (not its handle)."))],
+                platform: Annotated[str, Path(max_length=32, pattern=NO_NUL, examples=["twitter"],
+                                              description=("The platform, as in the account lists "
+                                                           "(twitter for tweet dumps)."))],
+                account_id: Annotated[str, Path(max_length=128, pattern=NO_NUL, examples=["2882331822"],
+                                                description="The account's id on its platform (not "
+                                                "its handle).")],
                 evidence_limit: Annotated[int, Query(ge=0, le=1000, description=(
                     "How many of its events to show as evidence (earliest first)."))] = 10,
                 partners: Annotated[int, Query(ge=0, le=100, description=(

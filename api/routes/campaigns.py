@@ -27,7 +27,8 @@ GRAPH_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+x
 def list_campaigns(request: Request, _key: Reader, engine: DB,
                    min_score: Annotated[float | None, Query(ge=0, le=1, description=(
                        "Only campaigns scoring at least this."))] = None,
-                   min_size: Annotated[int | None, Query(ge=1, description="Fewest accounts.")] = None,
+                   min_size: Annotated[int | None, Query(ge=1, le=10_000_000, description=(
+                       "Fewest accounts."))] = None,
                    signal: Annotated[Literal["text", "repost", "link", "reply", "hashtags"] | None,
                                      Query(description="Only campaigns with this signal.")] = None,
                    kind: Annotated[Literal["network", "relay"] | None, Query(description=(
@@ -49,10 +50,11 @@ def list_campaigns(request: Request, _key: Reader, engine: DB,
 def get_campaign(request: Request, _key: Reader, engine: DB, campaign_id: CampaignId,
                  members_limit: Annotated[int, Query(ge=0, le=500, description=(
                      "Members per page, highest score first."))] = 100,
-                 members_offset: Annotated[int, Query(ge=0, description="Members to skip.")] = 0,
+                 members_offset: Annotated[int, Query(ge=0, le=10_000_000, description=(
+                     "Members to skip."))] = 0,
                  evidence_limit: Annotated[int, Query(ge=0, le=500, description=(
                      "Evidence posts per page."))] = 50,
-                 evidence_offset: Annotated[int, Query(ge=0, description=(
+                 evidence_offset: Annotated[int, Query(ge=0, le=10_000_000, description=(
                      "Evidence posts to skip."))] = 0,
                  messages_limit: Annotated[int, Query(ge=0, le=200, description=(
                      "How many of the contents it pushed to list."))] = 20,

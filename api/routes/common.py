@@ -15,9 +15,25 @@ from detector.store.detections import latest_detection
 
 T = TypeVar("T")
 MAX_PAGE = 500
+NO_NUL = r"^[^\x00]*$"
+"""For free-text ids: PostgreSQL cannot compare a text holding NUL, so refuse it as invalid (422)."""
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Results to skip (for the next page).")]
+
+
+def _header(description: str, kind: str = "string") -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": {"type": kind}}
+
+
+HEADERS: dict[int, dict[str, Any]] = {
+    401: {"headers": {"WWW-Authenticate": _header("How to authenticate: `Bearer realm=\"cib\"`.")}},
+    429: {"headers": {"Retry-After": _header("Seconds to wait before the next request.", "integer")}},
+}
+"""Headers that error answers always carry, documented so that clients (and schemathesis) check them."""
+JOB_CREATED: dict[int | str, dict[str, Any]] = {202: {
+    "description": "Accepted: a job will do it; poll it.",
+    "headers": {"Location": _header("The job to poll: `/v1/jobs/{id}`.")}}}
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -28,7 +44,8 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             415: "The file is not a dump in a format we read.",
             422: "An invalid parameter (the field is named in the message).",
             429: "Too many requests for this key; see the Retry-After header."}
-    return {code: {"model": ErrorResponse, "description": text[code]} for code in codes}
+    return {code: {"model": ErrorResponse, "description": text[code]} | HEADERS.get(code, {})
+            for code in codes}
 
 
 READ_ERRORS = _errors(401, 403, 422, 429)

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import DB, Admin, Reader, Uploader
 from api.errors import ApiError, from_library, not_found
-from api.routes.common import Limit, Offset, errors
+from api.routes.common import JOB_CREATED, Limit, Offset, errors
 from api.schemas import Dataset, Job, Page
 from api.uploads import discard, probe, receive
 from detector.errors import DumpError
@@ -33,7 +33,7 @@ def _job_response(response: Response, job: Job) -> Job:
     return job
 
 
-@router.post("", status_code=202, response_model=Job, responses=errors(400, 413, 415),
+@router.post("", status_code=202, response_model=Job, responses=errors(400, 413, 415) | JOB_CREATED,
              summary="Upload a dump; a background job stores it and re-runs detection",
              openapi_extra=UPLOAD_BODY)
 async def upload(request: Request, response: Response, key: Uploader, engine: DB,
@@ -50,7 +50,8 @@ async def upload(request: Request, response: Response, key: Uploader, engine: DB
         await run_in_threadpool(probe, received.path, format, settings.max_ratio)
     except DumpError as exc:
         discard(received.path)
-        raise ApiError(*_dump_status(exc), f"{received.filename}: {exc}") from None
+        message = str(exc) if str(exc).startswith(received.filename) else f"{received.filename}: {exc}"
+        raise ApiError(*_dump_status(exc), message) from None
     job = await run_in_threadpool(create_job, engine, "ingest", filename=received.filename,
                                   path=str(received.path), size_bytes=received.size, fmt=format,
                                   owner=key.name)
@@ -85,7 +86,8 @@ def get_dataset(_key: Reader, engine: DB, dataset_id: DatasetId) -> Dataset:
     return Dataset.model_validate(found)
 
 
-@router.delete("/{dataset_id}", status_code=202, response_model=Job, responses=errors(404, 409),
+@router.delete("/{dataset_id}", status_code=202, response_model=Job,
+               responses=errors(404, 409) | JOB_CREATED,
                summary="Delete a dataset and its posts; detection runs again (admin)")
 def delete_dataset(request: Request, response: Response, key: Admin, engine: DB,
                    dataset_id: DatasetId) -> Job:

@@ -15,7 +15,7 @@ from detector.store.lookup import find_similar
 router = APIRouter(prefix="/v1/lookup", tags=["lookup"])
 
 
-@router.post("", response_model=LookupResult, responses=errors(),
+@router.post("", response_model=LookupResult, responses=errors(400),
              summary="Is this message being relayed? Near-duplicate posts already seen")
 def lookup(request: LookupRequest, http: Request, _key: Reader, engine: DB) -> LookupResult:
     """Finds stored posts whose text is a near-duplicate of `text` (same MinHash fingerprint as

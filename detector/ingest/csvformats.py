@@ -20,6 +20,7 @@ from detector.ingest.fields import (
     parse_count,
     parse_iso_time,
     parse_unix_time,
+    shown,
     strip_hash,
 )
 from detector.ingest.tables import CellError, Row, cell, read_header, read_rows, require_columns
@@ -141,7 +142,7 @@ def _ira_time(text: str) -> datetime:
     try:
         return parse_iso_time(datetime.strptime(text.strip(), "%m/%d/%Y %H:%M").isoformat())
     except ValueError as exc:
-        raise FieldError(f"time {text!r} is not like 10/10/2016 8:46") from exc
+        raise FieldError(f"time {shown(text)} is not like 10/10/2016 8:46") from exc
 
 
 class IraIds:

@@ -11,8 +11,12 @@ import orjson
 
 from detector.errors import CorruptDump
 
-MAX_LINE_BYTES = 64 << 20
+MAX_LINE_BYTES = 16 << 20
+"""The longest record (a JSON line, or one element of a JSON array) read. A longer line is
+rejected as a record and skipped without being held in memory; a twarc2 page of 100 tweets with
+its users is well under 2 MB."""
 _CHUNK = 1 << 20
+_SURROGATE = ("\\ud", "\\uD")  # the start of a \uD800-\uDFFF escape, which may stand alone
 
 
 class BadJson(ValueError):
@@ -21,9 +25,13 @@ class BadJson(ValueError):
 
 def json_lines(stream: BinaryIO, source: str) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, parsed_object | BadJson)`` for each non-blank line."""
-    for number, raw in enumerate(stream, start=1):
+    number = 0
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
         if len(raw) > MAX_LINE_BYTES:
-            yield number, BadJson(f"line is {len(raw) >> 20} MB; at most {MAX_LINE_BYTES >> 20} MB")
+            size = len(raw) + (0 if raw.endswith(b"\n") else _skip_line(stream))
+            yield number, BadJson(f"line is {size / (1 << 20):.1f} MiB; at most "
+                                  f"{MAX_LINE_BYTES >> 20} MiB per record (skipped unread)")
             continue
         line = raw.strip()
         if not line:
@@ -32,6 +40,28 @@ def json_lines(stream: BinaryIO, source: str) -> Iterator[tuple[int, Any]]:
             yield number, orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             yield number, BadJson(f"not valid JSON ({exc})")
+
+
+def _skip_line(stream: BinaryIO) -> int:
+    """Read to the end of the current line in chunks, keeping none of it; the bytes skipped."""
+    skipped = 0
+    while chunk := stream.readline(_CHUNK):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return skipped
+
+
+def _lone_surrogate(buffer: str, start: int, end: int) -> BadJson | None:
+    """The stdlib decoder accepts a lone surrogate escape (``"\\ud800"``), which no database
+    can store as UTF-8; orjson refuses it, so an element that has such escapes is checked."""
+    if all(buffer.find(escape, start, end) < 0 for escape in _SURROGATE):
+        return None
+    try:
+        orjson.loads(buffer[start:end])
+    except orjson.JSONDecodeError as exc:
+        return BadJson(f"not valid JSON ({exc})")
+    return None
 
 
 def _skip_separators(buffer: str, pos: int) -> int:
@@ -77,12 +107,23 @@ def json_array(stream: BinaryIO, source: str) -> Iterator[tuple[int, Any]]:
             return
         try:
             element, end = decoder.raw_decode(buffer, pos)
+        except RecursionError as exc:  # 100k levels of '[': no safe place to resume either
+            raise CorruptDump(f"{source}, line {line}: JSON nested too deeply in the array") from exc
         except json.JSONDecodeError as exc:
-            near_end = exc.pos >= len(buffer) - 1 or len(buffer) - pos < _CHUNK
-            if not eof and near_end and len(buffer) - pos < MAX_LINE_BYTES and more():
-                continue
+            # an element cut by the end of the buffer: an unterminated string reports where the
+            # string starts, not where the buffer ends, so a long text needs reading on too
+            cut = (exc.pos >= len(buffer) - 6 or exc.msg.startswith("Unterminated string")
+                   or len(buffer) - pos < _CHUNK)
+            if cut and not eof:
+                if len(buffer) - pos >= MAX_LINE_BYTES:
+                    raise CorruptDump(f"{source}, line {line}: an element of the JSON array is "
+                                      f"longer than {MAX_LINE_BYTES >> 20} MiB") from exc
+                if more():
+                    continue
             where = line + buffer.count("\n", pos, exc.pos)
             raise CorruptDump(f"{source}, line {where}: invalid JSON in the array ({exc.msg})") from exc
-        yield line, element
+        except ValueError as exc:  # a number of more than 4,300 digits
+            raise CorruptDump(f"{source}, line {line}: invalid JSON in the array ({exc})") from exc
+        yield line, _lone_surrogate(buffer, pos, end) or element
         line += buffer.count("\n", pos, end)
         pos = end

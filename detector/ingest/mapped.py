@@ -97,7 +97,7 @@ def _read_mapping_file(path: Path) -> dict[str, object]:
 
 def _auto_time(text: str) -> datetime:
     value = text.strip()
-    if value.replace(".", "", 1).isdigit():
+    if value.replace(".", "", 1).isdigit() and value.isascii():  # not '²', which float() refuses
         seconds = float(value)
         return parse_unix_time(seconds / 1000 if seconds > 1e11 else seconds)
     if value[:3].isalpha():
@@ -105,11 +105,19 @@ def _auto_time(text: str) -> datetime:
     return parse_iso_time(value)
 
 
+def _milliseconds(text: str) -> float | str:
+    """Unix milliseconds as seconds; what is not a number is passed on for its error message."""
+    try:
+        return float(text) / 1000
+    except ValueError:
+        return text
+
+
 _TIME_PARSERS = {
     "auto": _auto_time,
     "iso": parse_iso_time,
     "unix": parse_unix_time,
-    "unix_ms": lambda v: parse_unix_time(float(v) / 1000 if v.strip() else v),
+    "unix_ms": lambda v: parse_unix_time(_milliseconds(v)),
     "twitter": parse_v1_time,
 }
 

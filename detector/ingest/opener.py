@@ -110,9 +110,21 @@ def _zip_members(path: Path, archive: zipfile.ZipFile, max_ratio: float) -> Iter
     for info in infos:
         _check_declared(path, info, max_ratio)
     for info in sorted(infos, key=lambda i: i.filename):
-        with archive.open(info) as raw:
-            label = f"{path.name}!{info.filename}"
-            yield from _members_of(_guard(raw, label), label, path, max_ratio)  # type: ignore[arg-type]
+        label = f"{path.name}!{info.filename}"
+        with _open_member(archive, info, label) as raw:
+            yield from _members_of(_guard(raw, label), label, path, max_ratio)
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> BinaryIO:
+    """Open one member; a damaged header, encryption or an unknown method is ``CorruptDump``."""
+    try:
+        return archive.open(info)  # type: ignore[return-value]
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise CorruptDump(f"{label}: the zip member is damaged ({exc}); "
+                          "download or copy the file again") from exc
+    except (NotImplementedError, RuntimeError) as exc:  # a method zipfile lacks; a password
+        raise CorruptDump(f"{label}: cannot unpack this zip member ({exc}); "
+                          "zip the dump again without encryption, with deflate") from exc
 
 
 def _members_of(stream: io.BufferedReader, name: str, path: Path,
@@ -156,7 +168,8 @@ def open_members(path: Path, *, max_ratio: float = MAX_RATIO,
         if head.startswith(ZIP_MAGIC) or head.startswith(EMPTY_ZIP_MAGIC):
             try:
                 archive = zipfile.ZipFile(handle)
-            except zipfile.BadZipFile as exc:
+            except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError) as exc:
+                # NotImplementedError: a damaged "version needed" field, e.g. "zip file version 23.5"
                 raise CorruptDump(f"{path.name}: the zip archive is damaged ({exc})") from exc
             with archive:
                 yield from _zip_members(path, archive, max_ratio)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import orjson
 
 from detector.errors import EmptyDump, UnknownDumpFormat
 from detector.ingest.csvformats import COORTWEET_COLUMNS, IOARCHIVE_COLUMNS, IRA_COLUMNS
+from detector.ingest.tables import header_columns
 
 PEEK = 1 << 16
 FORMATS = ("twarc2", "v1", "ioarchive", "coortweet", "ira", "csv")
@@ -69,7 +67,7 @@ def _jsonl_format(head: bytes, name: str) -> str:
         raise UnknownDumpFormat(f"{name}, line 1: not valid JSON ({exc}); {EXPECTED}") from exc
     kind = _json_kind(obj)
     if kind is None:
-        shape = ", ".join(list(obj)[:8]) if isinstance(obj, dict) else type(obj).__name__
+        shape = ", ".join(list(obj)[:8])[:200] if isinstance(obj, dict) else type(obj).__name__
         raise UnknownDumpFormat(
             f"{name}: JSON of another shape (keys: {shape}); expected twarc2 pages with 'data' "
             "or Twitter API v1.1 statuses with 'id_str' and 'user'")
@@ -87,14 +85,13 @@ def _array_format(head: bytes, name: str) -> str:
 
 
 def _csv_format(head: bytes, name: str) -> str:
-    line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
-    delimiter = max(",\t;|", key=line.count)
-    columns = {c.strip() for c in next(csv.reader(io.StringIO(line), delimiter=delimiter), [])}
+    line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").split("\r", 1)[0]
+    columns = set(header_columns(line, name))
     for fmt, needed in (("ioarchive", IOARCHIVE_COLUMNS), ("coortweet", COORTWEET_COLUMNS),
                         ("ira", IRA_COLUMNS)):
         if columns.issuperset(needed):
             return fmt
-    shown = ", ".join(sorted(columns)[:10]) or line[:80]
+    shown = (", ".join(sorted(columns)[:10]) or line)[:200]  # a hostile header is 64 kB long
     raise UnknownDumpFormat(
         f"{name}: not a known layout (first line: {shown}); {EXPECTED}. For another CSV, name "
         "its columns: --map post_id=COL,account_id=COL,created_at=COL,text=COL")

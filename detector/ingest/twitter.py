@@ -17,6 +17,7 @@ from detector.ingest.fields import (
     parse_iso_time,
     parse_v1_time,
     strip_hash,
+    unstorable,
 )
 from detector.ingest.jsonlines import BadJson, json_array, json_lines
 from detector.records import Account, Post, Record, Rejected
@@ -47,6 +48,22 @@ def _field(key: str, parse: Any, value: Any) -> Any:
         raise RecordError(key, str(exc)) from exc
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else empty: hostile dumps put lists or numbers anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _name(value: Any) -> str | None:
+    """A handle or display name: a string (or a number, as text); anything else is absent."""
+    if isinstance(value, str):
+        return value or None
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _texts(items: Any, key: str) -> tuple[str, ...]:
     if not isinstance(items, list):
         return ()
@@ -56,13 +73,13 @@ def _texts(items: Any, key: str) -> tuple[str, ...]:
 # --- API v2 (twarc2) -------------------------------------------------------------------------
 
 def v2_account(user: Mapping[str, Any]) -> Account:
-    metrics = user.get("public_metrics") or {}
+    metrics = _object(user.get("public_metrics"))
     created = user.get("created_at")
     return Account(
         platform=PLATFORM,
         account_id=_field("id", clean_id, user.get("id")),
-        handle=user.get("username"),
-        name=user.get("name"),
+        handle=_name(user.get("username")),
+        name=_name(user.get("name")),
         created_at=_field("created_at", parse_iso_time, created) if created else None,
         followers=parse_count(metrics.get("followers_count")),
         following=parse_count(metrics.get("following_count")),
@@ -76,16 +93,16 @@ def v2_post(tweet: Mapping[str, Any], handles: Mapping[str, str]) -> Post:
     post_id = _field("id", clean_id, _need(tweet, "id"))
     author = _field("author_id", clean_id, _need(tweet, "author_id"))
     refs: dict[str, str] = {}
-    for ref in tweet.get("referenced_tweets") or ():
-        kind = _V2_REFERENCE.get(ref.get("type", "")) if isinstance(ref, dict) else None
+    for ref in _array(tweet.get("referenced_tweets")):
+        kind = _V2_REFERENCE.get(str(ref.get("type"))) if isinstance(ref, dict) else None
         if kind:
             refs[kind] = _field("referenced_tweets.id", clean_id, ref.get("id"))
-    entities = tweet.get("entities") or {}
+    entities = _object(tweet.get("entities"))
     text = tweet.get("text")
     if not isinstance(text, str):
         raise RecordError("text", "missing or not a string")
     embedded = tweet.get("author")
-    handle = embedded.get("username") if isinstance(embedded, dict) else handles.get(author)
+    handle = _name(embedded.get("username")) if isinstance(embedded, dict) else handles.get(author)
     return Post(
         platform=PLATFORM,
         post_id=post_id,
@@ -111,11 +128,11 @@ class _SeenUsers:
     LIMIT = 200_000
 
     def __init__(self) -> None:
-        self._seen: dict[object, bytes] = {}
+        self._seen: dict[str, bytes] = {}
 
     def is_new(self, user: Mapping[str, Any]) -> bool:
         raw = orjson.dumps(user, option=orjson.OPT_SORT_KEYS)
-        key = user.get("id")
+        key = str(user.get("id"))  # str: a hostile id may be a list, which cannot be a key
         if self._seen.get(key) == raw:
             return False
         if len(self._seen) >= self.LIMIT:
@@ -125,8 +142,8 @@ class _SeenUsers:
 
 
 def _v2_page(page: Mapping[str, Any], seen: _SeenUsers) -> Iterator[Post | Account | RecordError]:
-    includes = page.get("includes") or {}
-    users = [u for u in includes.get("users") or () if isinstance(u, dict)]
+    includes = _object(page.get("includes"))
+    users = [u for u in _array(includes.get("users")) if isinstance(u, dict)]
     handles = {str(u.get("id")): str(u["username"]) for u in users if u.get("username")}
     for user in users:
         if not seen.is_new(user):
@@ -168,7 +185,11 @@ def read_twarc2(stream: BinaryIO, source: str) -> Iterator[Record]:
             continue
         items = _v2_page(obj, seen) if "data" in obj else _v2_flat(obj)
         for item in items:
-            yield Rejected(source, line, item.field, str(item)) if isinstance(item, RecordError) else item
+            if isinstance(item, RecordError):
+                yield Rejected(source, line, item.field, str(item))
+                continue
+            problem = unstorable(item)
+            yield Rejected(source, line, *problem) if problem else item
 
 
 # --- API v1.1 --------------------------------------------------------------------------------
@@ -178,8 +199,8 @@ def v1_account(user: Mapping[str, Any]) -> Account:
     return Account(
         platform=PLATFORM,
         account_id=_field("user.id_str", clean_id, user.get("id_str") or user.get("id")),
-        handle=user.get("screen_name"),
-        name=user.get("name"),
+        handle=_name(user.get("screen_name")),
+        name=_name(user.get("name")),
         created_at=_field("user.created_at", parse_v1_time, created) if created else None,
         followers=parse_count(user.get("followers_count")),
         following=parse_count(user.get("friends_count")),
@@ -190,11 +211,11 @@ def v1_account(user: Mapping[str, Any]) -> Account:
 def _v1_text(status: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     extended = status.get("extended_tweet")
     if isinstance(extended, dict) and isinstance(extended.get("full_text"), str):
-        return extended["full_text"], extended.get("entities") or status.get("entities") or {}
+        return extended["full_text"], _object(extended.get("entities") or status.get("entities"))
     text = status.get("full_text", status.get("text"))
     if not isinstance(text, str):
         raise RecordError("full_text", "missing: expected 'full_text' or 'text'")
-    return text, status.get("entities") or {}
+    return text, _object(status.get("entities"))
 
 
 def _nested_id(status: Mapping[str, Any], key: str) -> str | None:
@@ -219,7 +240,10 @@ class _V1Users:
         key = (user.get("id_str"), user.get("id"), user.get("screen_name"), user.get("name"),
                user.get("created_at"), user.get("followers_count"), user.get("friends_count"),
                user.get("statuses_count"))
-        found = self._cache.get(key)
+        try:
+            found = self._cache.get(key)
+        except TypeError:  # a list or object where a value belongs: not cacheable, still read
+            return v1_account(user)
         if found is None:
             found = v1_account(user)
             if len(self._cache) >= self.LIMIT:
@@ -272,6 +296,10 @@ def _v1_records(elements: Iterator[tuple[int, Any]], source: str) -> Iterator[Re
             post, account = v1_post(obj, users)
         except RecordError as exc:
             yield Rejected(source, line, exc.field, str(exc))
+            continue
+        problem = unstorable(account) or unstorable(post)
+        if problem:
+            yield Rejected(source, line, *problem)
             continue
         yield account
         yield post

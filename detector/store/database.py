@@ -33,10 +33,23 @@ def resolve_url(value: str | None = None) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # secure_delete: deleted posts are overwritten in the file, not left in its free pages
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=30000", "temp_store=MEMORY", "cache_size=-65536"):
+                   "busy_timeout=30000", "temp_store=MEMORY", "cache_size=-65536", "secure_delete=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def flush_deleted(engine: Engine) -> bool:
+    """After deleting posts: on SQLite, copy the write-ahead log into the file and empty it, so
+    the old pages that held them are gone from disk too (``secure_delete`` zeroes them in the
+    file). True when it finished; a busy database (a long read) leaves it to the next time.
+    PostgreSQL's autovacuum reclaims deleted rows on its own (``VACUUM`` forces it)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    return busy is None or not busy[0]
 
 
 def make_engine(url: str) -> Engine:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Table, and_, func, or_, select, update
 from detector.store.schema import JobRow
 
 JOBS: Table = JobRow.__table__  # type: ignore[assignment]
-KINDS = ("ingest", "delete", "detect")
+KINDS = ("ingest", "delete", "detect", "purge")
 STATES = ("queued", "running", "done", "failed")
 
 
@@ -89,6 +89,13 @@ def list_jobs(engine: Engine, *, state: str | None = None, limit: int = 50,
         return [_job(r) for r in rows], int(total)
 
 
+def pending_jobs(engine: Engine, kind: str) -> int:
+    """How many jobs of ``kind`` are queued or running."""
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(JOBS).where(
+            JOBS.c.kind == kind, JOBS.c.state.in_(("queued", "running")))).scalar_one())
+
+
 def _claimable(lease: timedelta, now: datetime) -> Any:
     c = JOBS.c
     return or_(c.state == "queued", and_(c.state == "running", c.heartbeat_at < now - lease))
@@ -142,6 +149,14 @@ def release_job(engine: Engine, job_id: int) -> None:
     with engine.begin() as c:
         c.execute(update(JOBS).where(c_.id == job_id, c_.state == "running")
                   .values(state="queued", worker=None))
+
+
+def finished_uploads(engine: Engine) -> list[str]:
+    """Upload paths of the ingest jobs that are done or failed (their files should be gone)."""
+    c_ = JOBS.c
+    with engine.connect() as c:
+        return list(c.execute(select(c_.path).where(
+            c_.kind == "ingest", c_.state.in_(("done", "failed")), c_.path.is_not(None))).scalars())
 
 
 def running_workers(engine: Engine) -> set[str]:

@@ -153,6 +153,21 @@ def forget_dataset_posts(target: Connection | Engine, dataset_id: int) -> int:
     return int(deleted.rowcount or 0)
 
 
+def forget_posts_before(connection: Connection, cutoff: datetime) -> int:
+    """Delete the index rows of posts made before ``cutoff`` (in the transaction that deletes
+    those posts, before it does); moves the watermark back as ``forget_dataset_posts`` does."""
+    mark = _mark(connection)
+    cutoff_param = time_param(connection.dialect.name)(cutoff)
+    deleted = connection.exec_driver_sql(
+        f"DELETE FROM lookup_bands WHERE post_ref IN (SELECT id FROM posts WHERE created_at < {mark})",
+        (cutoff_param,))
+    newest_kept = connection.exec_driver_sql(
+        f"SELECT MAX(id) FROM posts WHERE created_at >= {mark}", (cutoff_param,)).scalar()
+    connection.execute(update(STATE).where(STATE.c.last_post_ref > int(newest_kept or 0))
+                       .values(last_post_ref=int(newest_kept or 0)))
+    return int(deleted.rowcount or 0)
+
+
 # --- answering lookups ---------------------------------------------------------------------------
 # A text relayed thousands of times has thousands of candidates: each is read once with what
 # verification and the account counts need, into columns; texts are verified once per distinct

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import networkx as nx
-from sqlalchemy import Engine, Select, String, Text, cast, delete, distinct, func, select, tuple_
+from sqlalchemy import Engine, Select, String, Text, cast, delete, distinct, exists, func, select, tuple_
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,8 +22,10 @@ from detector.errors import BadQuery, DatasetBusy
 from detector.export import build_graph, node_id
 from detector.link import SIGNALS
 from detector.records import Account, Rejected
+from detector.store.database import flush_deleted
 from detector.store.lookup import forget_dataset_posts
 from detector.store.reader import rejections
+from detector.store.retention import replace_runs
 from detector.store.schema import (
     AccountRow,
     AccountScoreRow,
@@ -636,12 +638,20 @@ def get_dataset(engine: Engine, dataset_id: int, rejections_limit: int = 20) -> 
     return _dataset_info(row, rejections(engine, dataset_id, rejections_limit))
 
 
-def delete_dataset(engine: Engine, dataset_id: int) -> int | None:
-    """Delete a dataset, its posts, their lookup bands and its rejections in one transaction;
-    returns how many posts went, or None if there is no such dataset.
+def _only_authored_in(dataset_id: int) -> ColumnElement[bool]:
+    """Accounts that wrote posts of this dataset and of no other."""
+    def authored(where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists().where(where, P.platform == AccountRow.platform, P.account_id == AccountRow.account_id)
+    return authored(P.dataset_id == dataset_id) & ~authored(P.dataset_id != dataset_id)
 
-    Detections made from it stay (they are a record of a run); their evidence loses its texts.
-    Raises ``DatasetBusy`` while the dataset is being ingested.
+
+def delete_dataset(engine: Engine, dataset_id: int) -> int | None:
+    """Delete a dataset, its posts, their lookup bands, its rejections and the accounts that
+    wrote only in it, in one transaction; returns how many posts went, or None if there is no
+    such dataset.
+
+    Detection runs made from it go too (their campaigns quote its posts), an empty run standing
+    in until detection runs again. Raises ``DatasetBusy`` while the dataset is being ingested.
     """
     with engine.begin() as c:
         status = c.execute(select(DatasetRow.status).where(DatasetRow.id == dataset_id)
@@ -652,7 +662,13 @@ def delete_dataset(engine: Engine, dataset_id: int) -> int | None:
             raise DatasetBusy(f"dataset {dataset_id} is still being ingested; delete it after its "
                               "ingest finishes or fails")
         forget_dataset_posts(c, dataset_id)  # its bands, and the watermark if its posts were newest
+        c.execute(delete(AccountRow).where(_only_authored_in(dataset_id)))
         removed = c.execute(delete(P).where(P.dataset_id == dataset_id)).rowcount
         c.execute(delete(RejectionRow).where(RejectionRow.dataset_id == dataset_id))
         c.execute(delete(DatasetRow).where(DatasetRow.id == dataset_id))
+        runs = [run for run, used in c.execute(select(DetectionRow.id, DetectionRow.datasets))
+                if dataset_id in (used or [])]
+        if runs:
+            replace_runs(c, select(DetectionRow.id).where(DetectionRow.id.in_(runs)), int(removed or 0))
+    flush_deleted(engine)
     return int(removed or 0)

@@ -68,6 +68,8 @@ class DatasetRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the id of the pseudonymization key its accounts were hashed with (detector.privacy), or None
+    pseudonym_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class PostRow(Base):
@@ -102,6 +104,26 @@ class AccountRow(Base):
 
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    handle: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followers: Mapped[int | None] = mapped_column(BigInteger)
+    following: Mapped[int | None] = mapped_column(BigInteger)
+    posts_count: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AccountUndoRow(Base):
+    """What an account was before a dataset still being ingested changed it (``existed`` False:
+    the dataset created it). A failed ingest puts accounts back from here; a complete one
+    forgets its rows."""
+
+    __tablename__ = "account_undo"
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    existed: Mapped[bool] = mapped_column(Boolean)
     handle: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,12 +12,13 @@ from sqlalchemy.engine import Connection
 
 from detector.records import Rejected
 from detector.store.rows import ACCOUNT_COLUMNS, ACCOUNT_FIELDS, POST_COLUMNS, PreparedBatch, Row
-from detector.store.schema import AccountRow, DatasetRow, PostRow, RejectionRow
+from detector.store.schema import AccountRow, AccountUndoRow, DatasetRow, PostRow, RejectionRow
 
 POSTS: Table = PostRow.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = AccountRow.__table__  # type: ignore[assignment]
 DATASETS: Table = DatasetRow.__table__  # type: ignore[assignment]
 REJECTIONS: Table = RejectionRow.__table__  # type: ignore[assignment]
+UNDO: Table = AccountUndoRow.__table__  # type: ignore[assignment]
 KEPT_REJECTIONS = 1000
 
 
@@ -41,12 +42,20 @@ def resumable_dataset(engine: Engine, sha256: str) -> DatasetRow | None:
     return DatasetRow(**row._mapping) if row else None
 
 
+def pseudonym_keys(engine: Engine) -> set[str | None]:
+    """The pseudonymization key ids (None: none) of the datasets whose posts are in the database."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(DATASETS.c.pseudonym_key).distinct()
+                                  .where(DATASETS.c.status != "failed"))
+        return {row[0] for row in rows}
+
+
 def start_dataset(engine: Engine, *, name: str, sha256: str, size_bytes: int, fmt: str,
-                  reuse: int | None = None) -> int:
+                  reuse: int | None = None, pseudonym_key: str | None = None) -> int:
     """Create a ``running`` dataset row, or reset the unfinished row ``reuse`` to redo it."""
     values = dict(name=name, sha256=sha256, size_bytes=size_bytes, format=fmt, status="running",
                   read=0, stored=0, duplicates=0, rejected=0, error=None, started_at=_now(),
-                  finished_at=None)
+                  finished_at=None, pseudonym_key=pseudonym_key)
     with engine.begin() as connection:
         if reuse is not None:
             connection.execute(update(DATASETS).where(DATASETS.c.id == reuse).values(**values))
@@ -60,6 +69,39 @@ def start_dataset(engine: Engine, *, name: str, sha256: str, size_bytes: int, fm
 def _placeholders(connection: Connection, count: int) -> str:
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     return ", ".join([mark] * count)
+
+
+def _remember_accounts(connection: Connection, dataset_id: int, rows: list[Row]) -> None:
+    """Before a batch changes accounts: keep what they were (or that they did not exist), once
+    per dataset, so a failed ingest can put them back (``restore_accounts``)."""
+    if not rows:
+        return
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    fields = ", ".join(ACCOUNT_FIELDS)
+    keys = [(dataset_id, row[0], row[1]) for row in rows]
+    connection.exec_driver_sql(
+        f"INSERT INTO account_undo (dataset_id, platform, account_id, existed, {fields}) "
+        f"SELECT {mark}, platform, account_id, TRUE, {fields} FROM accounts "
+        f"WHERE platform = {mark} AND account_id = {mark} ON CONFLICT DO NOTHING", keys)
+    connection.exec_driver_sql(
+        f"INSERT INTO account_undo (dataset_id, platform, account_id, existed) "
+        f"VALUES ({mark}, {mark}, {mark}, FALSE) ON CONFLICT DO NOTHING", keys)
+
+
+def restore_accounts(connection: Connection, dataset_id: int) -> None:
+    """Put back the accounts a failed dataset changed, drop those it created (unless another
+    dataset's posts name them), and forget its undo rows."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(f"{f} = u.{f}" for f in ACCOUNT_FIELDS)
+    connection.exec_driver_sql(
+        f"UPDATE accounts SET {sets} FROM account_undo u WHERE u.dataset_id = {mark} AND u.existed "
+        "AND accounts.platform = u.platform AND accounts.account_id = u.account_id", (dataset_id,))
+    connection.exec_driver_sql(
+        f"DELETE FROM accounts WHERE EXISTS (SELECT 1 FROM account_undo u WHERE u.dataset_id = {mark} "
+        "AND NOT u.existed AND u.platform = accounts.platform AND u.account_id = accounts.account_id) "
+        "AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.platform = accounts.platform "
+        "AND p.account_id = accounts.account_id)", (dataset_id,))
+    connection.execute(delete(UNDO).where(UNDO.c.dataset_id == dataset_id))
 
 
 def _upsert_accounts(connection: Connection, rows: list[Row]) -> None:
@@ -98,6 +140,7 @@ def write_batch(engine: Engine, dataset_id: int, batch: PreparedBatch,
                 rejected_before: int) -> BatchResult:
     """Store one prepared batch and the dataset's new counts in one transaction."""
     with engine.begin() as connection:
+        _remember_accounts(connection, dataset_id, batch.accounts)
         _upsert_accounts(connection, batch.accounts)
         stored = _insert_posts(connection, batch.posts, dataset_id)
         _add_rejections(connection, dataset_id, rejected_before, batch.rejected)
@@ -121,16 +164,19 @@ def finish_dataset(engine: Engine, dataset_id: int, status: str,
                 POSTS.c.dataset_id == dataset_id)).scalar_one()
             values["stored"] = owned
             values["duplicates"] = DATASETS.c.read - DATASETS.c.rejected - owned
+            connection.execute(delete(UNDO).where(UNDO.c.dataset_id == dataset_id))
         connection.execute(update(DATASETS).where(DATASETS.c.id == dataset_id).values(**values))
         row = connection.execute(select(DATASETS).where(DATASETS.c.id == dataset_id)).one()
     return DatasetRow(**row._mapping)
 
 
 def discard_dataset_posts(engine: Engine, dataset_id: int) -> int:
-    """Delete the posts this dataset added (a failed ingest leaves the database as it was)."""
+    """Delete the posts this dataset added and put back the accounts it changed (a failed
+    ingest leaves the database as it was)."""
     from detector.store.lookup import forget_dataset_posts  # the index imports the fingerprints
 
     with engine.begin() as connection:
         forget_dataset_posts(connection, dataset_id)
         result = connection.execute(delete(POSTS).where(POSTS.c.dataset_id == dataset_id))
+        restore_accounts(connection, dataset_id)
         return int(result.rowcount or 0)

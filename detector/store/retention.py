@@ -1,0 +1,91 @@
+"""Retention: remove posts older than a cutoff, and what was derived from them, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, Select, delete, exists, func, insert, select
+from sqlalchemy.engine import Connection
+
+from detector.store.database import flush_deleted
+from detector.store.lookup import forget_posts_before
+from detector.store.schema import (
+    AccountRow,
+    DatasetRow,
+    DetectionRow,
+    PostRow,
+    RejectionRow,
+)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge removed (or, with ``dry_run``, would remove)."""
+
+    cutoff: datetime
+    posts: int
+    accounts: int
+    detections: int
+    lookup_rows: int
+    dry_run: bool = False
+
+
+def _orphan_accounts() -> ColumnElement[bool]:
+    return ~exists().where(PostRow.platform == AccountRow.platform,
+                           PostRow.account_id == AccountRow.account_id)
+
+
+def replace_runs(connection: Connection, runs: Select[Any], removed: int) -> None:
+    """Delete ``runs``, standing an empty run in for them (``removed``: the posts that went):
+    the API's answers are cached by run id and by the newest run id, and SQLite would hand a
+    deleted newest id to the next run."""
+    latest = connection.execute(select(DetectionRow).order_by(DetectionRow.id.desc()).limit(1)).first()
+    if latest is not None:
+        counts = {name: 0 for name in latest.counts} | {"removed_posts": removed}
+        connection.execute(insert(DetectionRow).values(
+            created_at=datetime.now(UTC), params=latest.params, versions=latest.versions,
+            datasets=[], counts=counts, since=None, until=None))
+    newest = connection.execute(select(func.max(DetectionRow.id))).scalar()
+    connection.execute(delete(DetectionRow).where(DetectionRow.id.in_(runs), DetectionRow.id != newest))
+
+
+def purge_before(engine: Engine, cutoff: datetime, *, dry_run: bool = False) -> PurgeReport:
+    """Delete posts made before ``cutoff`` with their lookup-index rows, accounts left with no
+    post, and the rejected-record notes of datasets left with no post.
+
+    Detection runs are derived from the posts they saw: when any post goes, every stored run
+    goes with it, and an empty run (no campaigns, ``counts.removed_posts``) stands in until the
+    caller detects again on what is left; when none does, runs made before ``cutoff`` go, except
+    the latest.
+
+    One transaction: a crash leaves everything or nothing purged. Dataset rows stay (file
+    name, SHA-256 and counts, no personal data), so a re-upload of a purged file is recognized.
+    """
+    with engine.begin() as c:
+        posts = int(c.execute(select(func.count()).select_from(PostRow)
+                              .where(PostRow.created_at < cutoff)).scalar() or 0)
+        runs = select(DetectionRow.id)
+        if not posts:  # old runs go, never the latest (it holds nothing older than what is kept)
+            newest = select(func.max(DetectionRow.id)).scalar_subquery()
+            runs = runs.where(DetectionRow.created_at < cutoff, DetectionRow.id != newest)
+        detections = int(c.execute(select(func.count()).select_from(runs.subquery())).scalar() or 0)
+        if dry_run:
+            accounts = int(c.execute(
+                select(func.count()).select_from(AccountRow).where(~exists().where(
+                    PostRow.platform == AccountRow.platform, PostRow.account_id == AccountRow.account_id,
+                    PostRow.created_at >= cutoff))).scalar() or 0)
+            return PurgeReport(cutoff, posts, accounts, detections, 0, dry_run=True)
+        lookup_rows = forget_posts_before(c, cutoff) if posts else 0
+        c.execute(delete(PostRow).where(PostRow.created_at < cutoff))
+        accounts = int(c.execute(delete(AccountRow).where(_orphan_accounts())).rowcount or 0)
+        if posts:
+            replace_runs(c, runs, posts)
+        elif detections:
+            c.execute(delete(DetectionRow).where(DetectionRow.id.in_(runs)))
+        emptied = select(DatasetRow.id).where(~exists().where(PostRow.dataset_id == DatasetRow.id))
+        c.execute(delete(RejectionRow).where(RejectionRow.dataset_id.in_(emptied)))
+    if posts:
+        flush_deleted(engine)
+    return PurgeReport(cutoff, posts, accounts, detections, lookup_rows)
