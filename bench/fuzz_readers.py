@@ -257,17 +257,9 @@ def read_everything(path: Path) -> list[tuple[str, str, int, int]]:
 
 
 def _digest(engine: Any, dataset_id: int) -> str:
-    from sqlalchemy import text
+    from detector.store.reader import dataset_digest
 
-    digest = hashlib.sha256()
-    with engine.connect() as connection:
-        for query in ("SELECT * FROM posts WHERE dataset_id = :d ORDER BY platform, post_id",
-                      "SELECT * FROM accounts WHERE account_id IN (SELECT account_id FROM posts "
-                      "WHERE dataset_id = :d) ORDER BY platform, account_id",
-                      "SELECT * FROM datasets WHERE id = :d"):
-            for row in connection.execute(text(query), {"d": dataset_id}):
-                digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
+    return dataset_digest(engine, dataset_id)
 
 
 class Scratch:

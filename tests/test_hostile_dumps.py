@@ -8,7 +8,6 @@ item of the issue. ``bench/fuzz_readers.py`` runs the same checks at volume.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import time
@@ -27,6 +26,7 @@ from detector.ingest import ColumnMapping, jsonlines, read_dump, tables
 from detector.ingest.fields import FieldError, clean_id, list_cell, parse_count, parse_iso_time
 from detector.load import IngestOptions, ingest_file
 from detector.records import Account, Post, Record, Rejected
+from detector.store.reader import dataset_digest
 
 PROPERTY = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -584,15 +584,7 @@ GOOD_POSTS = [tweet(i, text=f"good post {i}") for i in range(30)]
 
 def digest(engine: Engine, dataset_id: int) -> str:
     """A digest of the good dataset's posts, their accounts and the dataset's row."""
-    hashed = hashlib.sha256()
-    with engine.connect() as connection:
-        for query in ("SELECT * FROM posts WHERE dataset_id = :d ORDER BY platform, post_id",
-                      "SELECT * FROM accounts WHERE account_id IN (SELECT account_id FROM posts "
-                      "WHERE dataset_id = :d) ORDER BY platform, account_id",
-                      "SELECT * FROM datasets WHERE id = :d"):
-            for row in connection.execute(text(query), {"d": dataset_id}):
-                hashed.update(repr(tuple(row)).encode())
-    return hashed.hexdigest()
+    return dataset_digest(engine, dataset_id)
 
 
 def hostile_files(folder: Path) -> Iterator[Path]:

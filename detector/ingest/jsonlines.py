@@ -29,7 +29,7 @@ def json_lines(stream: BinaryIO, source: str) -> Iterator[tuple[int, Any]]:
     while raw := stream.readline(MAX_LINE_BYTES + 1):
         number += 1
         if len(raw) > MAX_LINE_BYTES:
-            size = len(raw) + (0 if raw.endswith(b"\n") else _skip_line(stream))
+            size = len(raw) + (0 if raw.endswith(b"\n") else skip_line(stream))
             yield number, BadJson(f"line is {size / (1 << 20):.1f} MiB; at most "
                                   f"{MAX_LINE_BYTES >> 20} MiB per record (skipped unread)")
             continue
@@ -42,7 +42,7 @@ def json_lines(stream: BinaryIO, source: str) -> Iterator[tuple[int, Any]]:
             yield number, BadJson(f"not valid JSON ({exc})")
 
 
-def _skip_line(stream: BinaryIO) -> int:
+def skip_line(stream: BinaryIO) -> int:
     """Read to the end of the current line in chunks, keeping none of it; the bytes skipped."""
     skipped = 0
     while chunk := stream.readline(_CHUNK):

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from detector.errors import MissingColumns, UnknownDumpFormat
 from detector.ingest.fields import FieldError, unstorable
+from detector.ingest.jsonlines import skip_line
 from detector.records import Record, Rejected
 
 MAX_FIELD_CHARS = 10 << 20
@@ -17,7 +18,6 @@ csv.field_size_limit(MAX_FIELD_CHARS)
 MAX_LINE_BYTES = 4 * MAX_FIELD_CHARS
 """The longest physical line read (a field's worst case in UTF-8); a longer one rejects its row
 and is skipped without being held in memory."""
-_CHUNK = 1 << 20
 
 Row = Mapping[str, str]
 Convert = Callable[[Row], Iterable[Record]]
@@ -70,7 +70,7 @@ def _text_lines(stream: BinaryIO, state: _Decoded) -> Iterator[str]:
             raw = raw[3:]
         state.line = number
         if len(raw) > MAX_LINE_BYTES:
-            state.long_lines[number] = len(raw) + (0 if raw.endswith(b"\n") else _skip_line(stream))
+            state.long_lines[number] = len(raw) + (0 if raw.endswith(b"\n") else skip_line(stream))
             yield "\n"
             continue
         text = _decode(raw, number, state)
@@ -78,16 +78,6 @@ def _text_lines(stream: BinaryIO, state: _Decoded) -> Iterator[str]:
             yield from _LONE_CR.split(text)
         else:
             yield text
-
-
-def _skip_line(stream: BinaryIO) -> int:
-    """Read to the end of the current line in chunks, keeping none of it; the bytes skipped."""
-    skipped = 0
-    while chunk := stream.readline(_CHUNK):
-        skipped += len(chunk)
-        if chunk.endswith(b"\n"):
-            break
-    return skipped
 
 
 def header_columns(line: str, source: str) -> list[str]:

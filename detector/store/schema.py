@@ -99,11 +99,9 @@ class PostRow(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
 
 
-class AccountRow(Base):
-    __tablename__ = "accounts"
+class AccountFields:
+    """What a dump says about an account (the accounts table, and its undo copy)."""
 
-    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
-    account_id: Mapped[str] = mapped_column(ID, primary_key=True)
     handle: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -112,7 +110,14 @@ class AccountRow(Base):
     posts_count: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class AccountUndoRow(Base):
+class AccountRow(AccountFields, Base):
+    __tablename__ = "accounts"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, primary_key=True)
+
+
+class AccountUndoRow(AccountFields, Base):
     """What an account was before a dataset still being ingested changed it (``existed`` False:
     the dataset created it). A failed ingest puts accounts back from here; a complete one
     forgets its rows."""
@@ -124,12 +129,6 @@ class AccountUndoRow(Base):
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ID, primary_key=True)
     existed: Mapped[bool] = mapped_column(Boolean)
-    handle: Mapped[str | None] = mapped_column(String(255))
-    name: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    followers: Mapped[int | None] = mapped_column(BigInteger)
-    following: Mapped[int | None] = mapped_column(BigInteger)
-    posts_count: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RejectionRow(Base):
