@@ -9,12 +9,19 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from detector.store import make_engine, migrate
 
 POSTGRES_VARIABLE = "CIB_TEST_POSTGRES_URL"
 DATA = Path(__file__).parent / "data"
+
+# Property tests draw the same examples on every run, so CI cannot fail by luck of the draw;
+# HYPOTHESIS_PROFILE=explore draws new ones (bench/fuzz_readers.py explores at volume).
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 def _postgres_base() -> str:

@@ -41,7 +41,8 @@ def test_twarc2_and_archive_keep_milliseconds() -> None:
 
 
 _tags = st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=8)
-_text = st.text(st.characters(codec="utf-8"), max_size=80)
+# NUL is left out: no store can keep it, so every reader rejects its record (test_hostile_dumps)
+_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=80)
 
 
 @st.composite
