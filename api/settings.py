@@ -44,6 +44,7 @@ class Settings:
     model_path: Path | None = None   # the trained scorer; None: models/scorer.joblib
     pseudonym_key_file: Path | None = None   # uploads are pseudonymized with this key
     retention_days: float | None = None      # posts older than this are purged (hourly check)
+    incremental: bool = False                # detection after uploads updates a kept cache
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -56,7 +57,8 @@ class Settings:
         ``CIB_JOB_LEASE_SECONDS``, ``CIB_CACHE_ENTRIES`` (answers remembered per detection run;
         0 turns the cache off), ``CIB_MODEL`` (the trained scorer; default models/scorer.joblib),
         ``CIB_PSEUDONYM_KEY_FILE`` (pseudonymize uploads with this key; see ``cib privacy``),
-        ``CIB_RETENTION_DAYS`` (the worker purges posts older than this many days)."""
+        ``CIB_RETENTION_DAYS`` (the worker purges posts older than this many days),
+        ``CIB_INCREMENTAL`` (1: detection after uploads keeps a cache and updates it)."""
         env = os.environ if environ is None else environ
         database_url = resolve_url(overrides.pop("database_url", None) or env.get("CIB_DATABASE_URL"))
         home = _data_home(database_url)
@@ -78,6 +80,7 @@ class Settings:
             pseudonym_key_file=Path(env[KEY_VARIABLE]) if env.get(KEY_VARIABLE) else None,
             retention_days=(_number(env, "CIB_RETENTION_DAYS", 1.0, float)
                             if env.get("CIB_RETENTION_DAYS") else None),
+            incremental=env.get("CIB_INCREMENTAL", "") not in ("", "0"),
         )
         return replace(settings, **overrides)
 

@@ -43,7 +43,7 @@ def job_settings(settings: Settings) -> JobSettings:
                        heartbeat_s=min(settings.heartbeat_s, settings.job_lease_s / 4),
                        max_ratio=settings.max_ratio,
                        scorer=load_scorer(settings.model_path, log.warning),
-                       pseudonymizer=key, retention=retention)
+                       pseudonymizer=key, retention=retention, incremental=settings.incremental)
 
 
 def queue_purge(engine: Engine, enqueue: Callable[[int], object], retention: timedelta | None) -> int | None:

@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from detector.dumps import write_dump
 from detector.fingerprint import signatures
@@ -142,12 +143,30 @@ def forget_cost(engine: Engine) -> float:
     return seconds
 
 
+def index_megabytes(engine: Engine) -> float | None:
+    """The index's tables and indexes on disk (SQLite needs the dbstat table to say)."""
+    tables = ("lookup_texts", "lookup_bands", "ix_lookup_texts_post_ref")
+    with engine.connect() as c:
+        if engine.dialect.name == "postgresql":
+            size = c.execute(text("SELECT pg_total_relation_size('lookup_texts') + "
+                                  "pg_total_relation_size('lookup_bands')")).scalar_one()
+        else:
+            try:
+                size = c.execute(text(f"SELECT SUM(pgsize) FROM dbstat WHERE name IN {tables}")).scalar_one()
+            except OperationalError:    # an SQLite built without dbstat: say nothing
+                return None
+    return int(size or 0) / 1e6
+
+
 def bench_index(engine: Engine) -> None:
     seconds, indexed = timed(lambda: update_lookup_index(engine))
     with engine.connect() as c:
-        rows = c.execute(text("SELECT COUNT(*) FROM lookup_bands")).scalar_one()
+        texts, bands = c.execute(text("SELECT (SELECT COUNT(*) FROM lookup_texts), "
+                                      "(SELECT COUNT(*) FROM lookup_bands)")).one()
     rate = f"{indexed / seconds:.0f} posts/s" if indexed else "up to date already"
-    print(f"index: {indexed} posts in {seconds:.1f} s = {rate}, {rows} rows")
+    size = index_megabytes(engine)
+    print(f"index: {indexed} posts in {seconds:.1f} s = {rate}; {texts} text rows, {bands} band rows "
+          f"({bands // LookupParams().bands} distinct texts)" + ("" if size is None else f", {size:.1f} MB"))
 
 
 def bench_queries(engine: Engine, args: argparse.Namespace) -> tuple[list[str], list[float], list[Answer]]:

@@ -233,7 +233,7 @@ def read_state(url: str) -> State:
                      "FROM jobs ORDER BY id")
         unindexed, indexed = _rows(engine, "SELECT (SELECT count(*) FROM posts WHERE id > (SELECT "
                                    "coalesce(max(last_post_ref), 0) FROM lookup_state)), "
-                                   "(SELECT count(DISTINCT post_ref) FROM lookup_bands)")[0]
+                                   "(SELECT count(*) FROM lookup_texts)")[0]
         return State(tuple((d.name, d.status, d.read, d.stored, d.duplicates, d.rejected)
                            for d in datasets),
                      {d.name: int(owned.get(d.id, 0)) for d in datasets}, int(posts),

@@ -87,11 +87,16 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
     key = load_key(args.pseudonymize_key) if args.pseudonymize_key else key_from_env()
     options = IngestOptions(fmt=args.format, mapping=mapping, strict=args.strict, force=args.force,
                             batch_size=args.batch_size, pseudonymizer=key)
+    from detector.store.lookup import update_lookup_index
+
+    def index_batch(_report: IngestReport, _position: int) -> None:
+        update_lookup_index(engine)   # while the reader process parses the next batches
+
     failed = 0
     for path in args.files:
         update, close = _progress(sys.stderr)
         try:
-            report = ingest_file(engine, path, options, update)
+            report = ingest_file(engine, path, options, update, index_batch)
         except CibError as exc:
             close()
             print(f"error: {exc}", file=sys.stderr)
@@ -99,8 +104,6 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
             continue
         close()
         _print_report(report, sys.stdout, sys.stderr)
-    from detector.store.lookup import update_lookup_index
-
     update, close = _progress(sys.stderr)   # posts indexed for text lookup; silent in pipes
     update_lookup_index(engine, progress=update)
     close()

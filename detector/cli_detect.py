@@ -116,16 +116,34 @@ def cmd_detect(args: argparse.Namespace, engine: Engine) -> int:
             time_window=args.time_window, min_participation=args.min_participation))
     use_rule = args.rule or args.preset == "coortweet"
     scorer = None if use_rule else load_scorer(args.model, lambda m: print(m, file=sys.stderr))
-    detection_id, result = run_detection(engine, params, parse_time(args.since),
-                                         parse_time(args.until), scorer)
+    if args.engine == "dask":
+        detection_id, result = _run_dask(args, engine, params, scorer)
+    elif args.input:
+        raise CibError("--input needs --engine dask; for the local engine load the files with `cib ingest`")
+    else:
+        detection_id, result = run_detection(engine, params, parse_time(args.since),
+                                             parse_time(args.until), scorer, full=args.full,
+                                             incremental=args.incremental)
     params = result.params
     counts = result.counts
     print(f"detection {detection_id}: {counts['posts']} posts, {counts['accounts']} accounts, "
           f"{counts['events']} co-action events, {counts['ties']} significant ties, "
           f"{counts['campaigns']} campaigns, {counts['flagged']} accounts flagged "
           f"(score >= {params.score.threshold}, scored by {result.scorer})")
+    if args.incremental:             # "incremental: ..." or "full: why" (the local engine)
+        print(result.path)
     print_campaigns(engine, detection_id, args.limit)
     return 0
+
+
+def _run_dask(args: argparse.Namespace, engine: Engine, params: DetectParams,
+              scorer: Any) -> tuple[int, Any]:
+    from detector.engine_dask import Partitioning, check_inputs, run_detection_dask, session  # dask extra
+    check_inputs(args.input or ())  # before starting a cluster
+    partitioning = Partitioning(parse_duration(args.partition), max(2, 2 * args.workers))
+    with session(args.scheduler, args.workers) as client:
+        return run_detection_dask(engine, client, args.input or (), params, partitioning,
+                                  parse_time(args.since), parse_time(args.until), scorer)
 
 
 def cmd_campaigns(args: argparse.Namespace, engine: Engine) -> int:
@@ -213,6 +231,11 @@ def add_commands(commands: Any, add_db: Any) -> None:
                         help="near-duplicate text threshold (estimated Jaccard, default 0.8)")
     detect.add_argument("--seed", type=int, default=1, help="MinHash and community detection seed")
     detect.add_argument("--limit", type=int, default=10, help="campaigns to print (default 10)")
+    detect.add_argument("--incremental", action="store_true",
+                        help="keep a cache of this run's events and pair totals, and when only newer "
+                             "posts were added since, update it instead of rerunning on every post")
+    detect.add_argument("--full", action="store_true",
+                        help="with --incremental: rerun on every post and make the cache anew")
     scoring = detect.add_mutually_exclusive_group()
     scoring.add_argument("--model", type=Path, metavar="FILE",
                          help=f"trained scorer (default: ${MODEL_VARIABLE}, else models/scorer.joblib); "
@@ -226,6 +249,17 @@ def add_commands(commands: Any, add_db: Any) -> None:
                         help="coortweet preset: seconds between two shares (default 10)")
     detect.add_argument("--min-participation", type=int, default=2,
                         help="coortweet preset: shares an account needs (default 2)")
+    detect.add_argument("--engine", choices=("local", "dask"), default="local",
+                        help="dask: fingerprint and link per time partition on a Dask cluster")
+    detect.add_argument("--scheduler", metavar="ADDRESS",
+                        help="dask engine: the scheduler (tcp://host:8786); default a local cluster")
+    detect.add_argument("--workers", type=int, default=2,
+                        help="dask engine: worker processes of the local cluster (default 2)")
+    detect.add_argument("--input", type=Path, nargs="+", metavar="FILE",
+                        help="dask engine: read posts from these dump or Parquet files (paths every "
+                             "worker sees) instead of the database")
+    detect.add_argument("--partition", default="1d", metavar="DURATION",
+                        help="dask engine: time partition of the posts (default 1d)")
     add_db(detect)
     detect.set_defaults(handler=cmd_detect)
 

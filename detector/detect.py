@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import networkx as nx
 
+from detector.aside import Pending, linked
 from detector.cluster import Campaign, ClusterParams, campaigns
 from detector.coortweet import CoortweetParams, co_shares, events_of, network_graph, shares_of
 from detector.coortweet import weights_of as coordinated_network_of
 from detector.features import account_behaviour, campaign_features
 from detector.fingerprint import FingerprintParams, near_duplicate_groups, signatures
 from detector.graph import GraphParams, account_graph, pair_weights
-from detector.link import AccountKey, Event, LinkParams, co_action_events
+from detector.link import AccountKey, Event, LinkParams
 from detector.model import Scorer, rescore
 from detector.normalize import normalize_text
 from detector.records import Post
@@ -57,6 +58,7 @@ class Detection:
     texts: dict[str, str]            # post id -> text, for the posts cited as evidence
     similarity: dict[tuple[str, str], float] = field(default_factory=dict)  # (first, post) ids
     scorer: str = "rule"             # or "model:<sha256 prefix>" of the trained scorer used
+    path: str = ""                   # how pipeline.run_detection ran it: "full: why" or "incremental: ..."
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,48 @@ def _coortweet_ties(posts: Sequence[Post],
     return events_of(pairs), network_graph(coordinated_network_of(pairs)), params
 
 
-def _ties(posts: Sequence[Post], params: DetectParams) -> tuple[list[Event], nx.Graph, Fingerprints]:
-    """Co-action events on every signal and the significant ties they make."""
-    groups, prints = fingerprint_texts(posts, params)
-    events = list(co_action_events(posts, groups, params.link))
-    return events, account_graph(pair_weights(events, params.graph), params.graph), prints
+@dataclass
+class Ties:
+    """The linking stages' output: events (grouped by content, as ``co_action_events`` yields
+    them), the significant ties, and the text groups and signatures behind the text events."""
+
+    params: DetectParams
+    events: list[Event]
+    graph: nx.Graph
+    groups: dict[int, str] = field(default_factory=dict)
+    prints: Fingerprints = field(default_factory=lambda: Fingerprints({}, None))
+
+
+@dataclass
+class PostFacts:
+    """What the stages after the graph need from the posts: from the posts themselves, or from
+    the tallies of an incremental run (:mod:`detector.incremental`), which has no posts."""
+
+    count: int
+    per_account: Counter[AccountKey]
+    behaviour: Callable[[Container[AccountKey]], dict[AccountKey, dict[str, float]]]
+    texts: Callable[[set[str]], dict[str, str]]
+    similarities: Callable[[Sequence[Campaign]], dict[tuple[str, str], float]]
+
+
+def post_facts(posts: Sequence[Post], prints: Fingerprints,
+               created: Mapping[AccountKey, datetime] | None = None) -> PostFacts:
+    """The facts of a run that holds all its posts."""
+    return PostFacts(len(posts), Counter((p.platform, p.account_id) for p in posts),
+                     lambda keep: account_behaviour(posts, keep, created),
+                     lambda cited: {p.post_id: p.text for p in posts if p.post_id in cited},
+                     lambda found: _similarities(found, prints))
+
+
+def tie(posts: Sequence[Post], params: DetectParams, pending: Pending | None = None) -> Ties:
+    """Co-action events on every signal and the significant ties they make; ``pending``:
+    fingerprints already being computed (``detector.aside.fingerprint_stored``)."""
+    if params.preset == "coortweet":
+        events, graph, params = _coortweet_ties(posts, params)
+        return Ties(params, events, graph)
+    groups, prints, events = linked(posts, params, pending)   # fingerprints on the other core
+    return Ties(params, events, account_graph(pair_weights(events, params.graph), params.graph),
+                groups, prints)
 
 
 def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
@@ -135,17 +174,20 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
 
     With a trained ``scorer`` its probabilities replace the rule's scores and its threshold the
     rule's; without one the documented rule scores."""
-    prints = Fingerprints({}, None)
-    if params.preset == "coortweet":
-        events, graph, params = _coortweet_ties(posts, params)
-    else:
-        events, graph, prints = _ties(posts, params)
+    ties = tie(posts, params)
+    return conclude(ties, post_facts(posts, ties.prints, created), created, scorer)
+
+
+def conclude(ties: Ties, facts: PostFacts, created: Mapping[AccountKey, datetime] | None = None,
+             scorer: Scorer | None = None) -> Detection:
+    """Campaigns, scores and features from the ties (the stages after the graph)."""
+    params, events, graph = ties.params, ties.events, ties.graph
     found = campaigns(graph, events, params.graph, params.cluster)
     for number, campaign in enumerate(found, start=1):
         campaign.campaign_id = f"{campaign.kind[0]}{number}"
-    per_account = Counter((p.platform, p.account_id) for p in posts)
+    per_account = facts.per_account
     scores = score_accounts(graph, found, per_account, params.graph, params.score)
-    behaviour = account_behaviour(posts, scores, created)
+    behaviour = facts.behaviour(scores)
     for account, score in scores.items():
         score.features.update(behaviour.get(account, {}))
     if params.preset == "coortweet":
@@ -157,9 +199,8 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
     for campaign in found:
         campaign.features = campaign_features(campaign, created)
     cited = {p.post_id for c in found for e in c.events for p in e.participants}
-    counts = {"posts": len(posts), "accounts": len(per_account), "events": len(events),
+    counts = {"posts": facts.count, "accounts": len(per_account), "events": len(events),
               "ties": graph.number_of_edges(), "campaigns": len(found),
               "flagged": sum(s.flagged for s in scores.values())}
-    return Detection(params, _rank(found), scores, graph, counts,
-                     {p.post_id: p.text for p in posts if p.post_id in cited},
-                     _similarities(found, prints), scorer.name if scorer else "rule")
+    return Detection(params, _rank(found), scores, graph, counts, facts.texts(cited),
+                     facts.similarities(found), scorer.name if scorer else "rule")

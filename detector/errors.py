@@ -101,3 +101,15 @@ class TrainingDataError(CibError, ValueError):
     """Training examples that cannot fit a scorer (one class only, or a single dump)."""
 
     code = "training_data"
+
+
+class ClusterUnavailable(CibError):
+    """The Dask engine cannot run: the scheduler is unreachable, or dask is not installed."""
+
+    code = "cluster_unavailable"
+
+
+class MissingInput(CibError, FileNotFoundError):
+    """An input file that is not there (on a cluster: not on storage every worker sees)."""
+
+    code = "missing_input"

@@ -40,6 +40,15 @@ def account_behaviour(posts: Iterable[Post], keep: Container[AccountKey],
 
     The two app features are left out (missing, not 0) when none of the account's posts names
     its app, as in dumps without client data: a trained scorer must not read them as evidence."""
+    tallies, app_users, first = tally_accounts(posts, keep)
+    everyone = max(len(set().union(*app_users.values())) if app_users else 0, 1)
+    return behaviour_features(tallies, first, {app: len(users) for app, users in app_users.items()},
+                              everyone, created)
+
+
+def tally_accounts(posts: Iterable[Post], keep: Container[AccountKey]) -> tuple[
+        dict[AccountKey, _Tally], dict[str, set[AccountKey]], dict[AccountKey, datetime]]:
+    """Per account in ``keep`` its tally and first post time; per app the accounts using it."""
     tallies: dict[AccountKey, _Tally] = defaultdict(_Tally)
     app_users: dict[str, set[AccountKey]] = defaultdict(set)
     first: dict[AccountKey, datetime] = {}
@@ -56,7 +65,15 @@ def account_behaviour(posts: Iterable[Post], keep: Container[AccountKey],
         tally.hours[post.created_at.hour] += 1
         if post.client:
             tally.clients[post.client] += 1
-    everyone = max(len(set().union(*app_users.values())) if app_users else 0, 1)
+    return tallies, app_users, first
+
+
+def behaviour_features(tallies: Mapping[AccountKey, _Tally], first: Mapping[AccountKey, datetime],
+                       app_accounts: Mapping[str, int], everyone: int,
+                       created: Mapping[AccountKey, datetime] | None = None,
+                       ) -> dict[AccountKey, dict[str, float]]:
+    """:func:`account_behaviour` from tallies; ``app_accounts``: how many accounts use each app,
+    ``everyone``: how many accounts name an app at all (at least 1)."""
     result = {}
     for account, t in tallies.items():
         main = t.clients.most_common(1)[0][0] if t.clients else None
@@ -67,7 +84,7 @@ def account_behaviour(posts: Iterable[Post], keep: Container[AccountKey],
         }
         if main is not None:
             features["main_client_share"] = round(t.clients[main] / t.posts, 4)
-            features["main_client_rarity"] = round(1 - len(app_users[main]) / everyone, 4)
+            features["main_client_rarity"] = round(1 - app_accounts[main] / everyone, 4)
         if created and account in created:
             features["account_age_days"] = round((first[account] - created[account]).total_seconds()
                                                  / 86400, 2)

@@ -3,7 +3,6 @@ how unusual the event was; and single-burst relays too big to pair up."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
@@ -34,7 +33,7 @@ def event_weight(event: Event) -> float:
     return float(event.concentration ** 0.5 * (1.0 - 1.0 / event.size))
 
 
-@dataclass
+@dataclass(slots=True)
 class PairStats:
     weight: float = 0.0
     contents: int = 0
@@ -46,12 +45,16 @@ class PairStats:
 
 def _add_occasions(totals: dict[Pair, PairStats], signal: str,
                    occasions: list[dict[Pair, float]]) -> None:
+    bit = _BIT[signal]
     for best in occasions:
         for pair, weight in best.items():
-            stats = totals[pair]
+            stats = totals.get(pair)
+            if stats is None:
+                totals[pair] = PairStats(0.0 + weight, 1, bit)   # 0.0 + w: the sum a default starts
+                continue
             stats.weight += weight
             stats.contents += 1
-            stats.signals |= _BIT[signal]
+            stats.signals |= bit
 
 
 def pair_weights(events: Iterable[Event], params: GraphParams) -> dict[Pair, PairStats]:
@@ -62,7 +65,7 @@ def pair_weights(events: Iterable[Event], params: GraphParams) -> dict[Pair, Pai
     content's pairs are folded into the totals before the next content starts, so memory
     holds the totals and one content's pairs.
     """
-    totals: dict[Pair, PairStats] = defaultdict(PairStats)
+    totals: dict[Pair, PairStats] = {}
     current: tuple[str, str] | None = None
     occasions: list[dict[Pair, float]] = []
     for event in events:
@@ -81,7 +84,7 @@ def pair_weights(events: Iterable[Event], params: GraphParams) -> dict[Pair, Pai
                 best[pair] = weight
     if current is not None:
         _add_occasions(totals, current[0], occasions)
-    return dict(totals)
+    return totals
 
 
 def is_relay(event: Event, params: GraphParams) -> bool:
@@ -94,8 +97,13 @@ def is_relay(event: Event, params: GraphParams) -> bool:
 def account_graph(pairs: dict[Pair, PairStats], params: GraphParams) -> nx.Graph:
     """The significant ties as a weighted graph (edge attributes: weight, contents, signals)."""
     graph = nx.Graph()
-    for (a, b), stats in sorted(pairs.items()):
-        if stats.contents >= params.min_contents and stats.weight >= params.min_weight:
-            graph.add_edge(a, b, weight=round(stats.weight, 6), contents=stats.contents,
-                           signals=",".join(stats.signal_names()))
+    kept = [(pair, stats) for pair, stats in pairs.items()   # most pairs fall short: sort the rest
+            if stats.contents >= params.min_contents and stats.weight >= params.min_weight]
+    for (a, b), stats in sorted(kept, key=_first):
+        graph.add_edge(a, b, weight=round(stats.weight, 6), contents=stats.contents,
+                       signals=",".join(stats.signal_names()))
     return graph
+
+
+def _first(item: tuple[Pair, PairStats]) -> Pair:
+    return item[0]

@@ -50,6 +50,7 @@ class JobSettings:
     scorer: Scorer | None = None     # loaded once at start; None: the rule scores
     pseudonymizer: Pseudonymizer | None = None   # uploads' accounts get keyed pseudonyms
     retention: timedelta | None = None           # purge jobs remove posts older than this
+    incremental: bool = False                    # detection keeps and updates its cache
 
 
 def worker_name() -> str:
@@ -91,6 +92,7 @@ def _ingest(engine: Engine, job: Job, worker: str, settings: JobSettings) -> Ing
                    read=report.read, stored=report.stored, duplicates=report.duplicates,
                    rejected=report.rejected, bytes_done=position,
                    percent=round(min(position / size, 1.0) * READING_SHARE, 1))
+        update_lookup_index(engine)   # while the reader process parses the next batches
 
     options = IngestOptions(fmt=job.format, max_ratio=settings.max_ratio,
                             parallel=settings.parallel_reader, pseudonymizer=settings.pseudonymizer)
@@ -105,7 +107,8 @@ def _ingest(engine: Engine, job: Job, worker: str, settings: JobSettings) -> Ing
 
 def _detect(engine: Engine, job: Job, worker: str, settings: JobSettings) -> int:
     update_job(engine, job.id, worker, stage="detecting", percent=READING_SHARE + 5)
-    detection_id, _ = run_detection(engine, settings.detect, scorer=settings.scorer)
+    detection_id, _ = run_detection(engine, settings.detect, scorer=settings.scorer,
+                                    incremental=settings.incremental)
     return detection_id
 
 

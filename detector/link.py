@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from detector.records import Post
@@ -73,6 +74,7 @@ class Event:
         return self.size / max(self.key_posts, 1)
 
 
+@lru_cache(maxsize=1 << 16)   # pushed links repeat: parse each once
 def normalize_url(url: str) -> str:
     """Scheme, ``www.``, fragments, tracking parameters and trailing slashes removed; host lowercased."""
     try:
@@ -168,19 +170,29 @@ def co_action_events(posts: Sequence[Post], text_groups: Mapping[int, str],
     keyers = content_keys(posts, text_groups, params)
     for signal in signals:
         groups: dict[str, list[int]] = defaultdict(list)
-        keyer = keyers[signal]
-        for i, post in enumerate(posts):
-            for key in keyer(i, post):
-                groups[key].append(i)
-        window = params.window(signal)
+        if signal == "text":      # the same keys in the same order as the keyer, without a pass
+            for i in sorted(text_groups):
+                groups[text_groups[i]].append(i)
+        else:
+            keyer = keyers[signal]
+            for i, post in enumerate(posts):
+                for key in keyer(i, post):
+                    groups[key].append(i)
         for key, indices in groups.items():
-            if len(indices) < 2:
-                continue
-            for number, occasion in enumerate(_occasions(indices, posts, params.occasion_gap)):
-                if len(occasion) < 2:
-                    continue
-                accounts = len({(posts[i].platform, posts[i].account_id) for i in occasion})
-                for burst in _bursts(occasion, posts, window):
-                    event = _event(signal, key, burst, posts, occasion, accounts, number)
-                    if event is not None:
-                        yield event
+            if len(indices) >= 2:
+                yield from key_events(signal, key, indices, posts, params)
+
+
+def key_events(signal: str, key: str, indices: list[int], posts: Sequence[Post],
+               params: LinkParams = LinkParams()) -> Iterator[Event]:
+    """The events of one content: ``indices`` are all its posts, in time order (the kernel of
+    :func:`co_action_events`, also run per content by the Dask engine)."""
+    window = params.window(signal)
+    for number, occasion in enumerate(_occasions(indices, posts, params.occasion_gap)):
+        if len(occasion) < 2:
+            continue
+        accounts = len({(posts[i].platform, posts[i].account_id) for i in occasion})
+        for burst in _bursts(occasion, posts, window):
+            event = _event(signal, key, burst, posts, occasion, accounts, number)
+            if event is not None:
+                yield event

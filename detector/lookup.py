@@ -3,15 +3,18 @@
 A post's MinHash signature (:mod:`detector.fingerprint`) is cut into ``bands`` bands of
 ``num_perm // bands`` values; each band becomes one signed 64-bit key mixing the band number and
 its values. Two texts with estimated Jaccard ``s`` share at least one key with probability
-``1 - (1 - s**rows)**bands`` (16 x 8: 95% at 0.8, 99.99% at 0.9). The store keeps one row per
-(key, post); a query text's keys give candidate posts, each verified by its own signature.
+``1 - (1 - s**rows)**bands`` (16 x 8: 95% at 0.8, 99.99% at 0.9). A normalized text is named by
+a 64-bit hash (its text key): the store keeps one row per (text key, post) and one per (band
+key, text key), so a text reposted a thousand times is banded once; a query text's band keys
+give candidate texts, each verified once by its own signature.
 Pure: the caller reads and writes the database (:mod:`detector.store.lookup`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,8 +27,8 @@ from detector.fingerprint import FingerprintParams, Signatures, fmix64, signatur
 from detector.normalize import URL_TOKEN, normalize_text
 
 # Stored with the index: bump it when band keys are computed differently, so that an index built
-# by older code is rebuilt instead of silently answering nothing.
-KEY_VERSION = 1
+# by older code is rebuilt instead of silently answering nothing. 2: band rows per text key.
+KEY_VERSION = 2
 _INDEX_SETTINGS = ("fingerprint", "bands", "key_version")
 MAX_CANDIDATES = 30_000         # a lookup binds every candidate's id; SQLite takes 32,766 values
 _NOT_CONTENT = frozenset((URL_TOKEN, "@"))
@@ -88,6 +91,8 @@ def has_content(normal: str, params: LookupParams) -> bool:
 
     Texts without are not indexed: every link-only post would share one bucket.
     """
+    if URL_TOKEN not in normal and "@" not in normal:   # most texts: all words are content
+        return len(normal) >= params.fingerprint.shingle_size
     words = [word for word in normal.split() if word not in _NOT_CONTENT]
     return len(" ".join(words)) >= params.fingerprint.shingle_size
 
@@ -128,18 +133,59 @@ def query_keys(text: str, params: LookupParams) -> list[int]:
     return keys
 
 
-def band_rows(post_refs: Sequence[int], texts: Sequence[str], params: LookupParams) -> Keys:
-    """Index rows ``(band_key, post_ref)`` of posts with content, sorted by key then post.
+def text_key(normal: str) -> int:
+    """The key naming a normalized text: its 64-bit BLAKE2b hash, signed to fit a PostgreSQL BIGINT.
 
-    Shape ``(rows, 2)``, dtype int64. Sorted because a b-tree takes sorted inserts much faster.
+    Two of a million distinct texts share a key with probability about 3e-8.
     """
-    normals = [normalize_text(text) for text in texts]
-    kept = [i for i, normal in enumerate(normals) if has_content(normal, params)]
-    if not kept:
+    return int.from_bytes(hashlib.blake2b(normal.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@dataclass(frozen=True)
+class TextRows:
+    """What posts add to the index: a ``(text_key, post_ref)`` row per post with content, sorted
+    (shape ``(posts, 2)``, dtype int64), and each distinct normalized text once, by key."""
+
+    rows: Keys
+    normals: dict[int, str]
+
+
+def text_rows(post_refs: Sequence[int], texts: Sequence[str], params: LookupParams) -> TextRows:
+    """The index rows of posts: posts without content (empty, a link alone) have none.
+
+    Sorted because a b-tree takes sorted inserts much faster.
+    """
+    key_of: dict[str, int | None] = {}      # retweets repeat raw texts: each is normalized once
+    normals: dict[int, str] = {}
+    pairs: list[tuple[int, int]] = []
+    for ref, text in zip(post_refs, texts, strict=True):
+        if text not in key_of:
+            key_of[text] = _content_key(text, normals, params)
+        key = key_of[text]
+        if key is not None:
+            pairs.append((key, ref))
+    rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return TextRows(rows[np.lexsort((rows[:, 1], rows[:, 0]))], normals)
+
+
+def _content_key(text: str, normals: dict[int, str], params: LookupParams) -> int | None:
+    """The text key of ``text``, noting its normal form in ``normals``; None without content."""
+    normal = normalize_text(text)
+    if not has_content(normal, params):
+        return None
+    key = text_key(normal)
+    normals.setdefault(key, normal)
+    return key
+
+
+def band_rows(text_keys: Sequence[int], normals: Sequence[str], params: LookupParams) -> Keys:
+    """Index rows ``(band_key, text_key)`` of distinct normalized texts with content, sorted by
+    band key then text key: shape ``(rows, 2)``, dtype int64 (``bands`` rows per text)."""
+    if not text_keys:
         return np.empty((0, 2), dtype=np.int64)
-    keys = band_keys(signatures([normals[i] for i in kept], params.fingerprint, normalized=True), params)
-    refs = np.repeat(np.asarray(post_refs, dtype=np.int64)[kept], params.bands)
-    rows = np.column_stack([keys.ravel(), refs])
+    keys = band_keys(signatures(list(normals), params.fingerprint, normalized=True), params)
+    owners = np.repeat(np.asarray(text_keys, dtype=np.int64), params.bands)
+    rows = np.column_stack([keys.ravel(), owners])
     return rows[np.lexsort((rows[:, 1], rows[:, 0]))]
 
 
@@ -151,14 +197,24 @@ def similarities(query_sig: Signatures, candidate_sigs: Signatures) -> Similarit
     return np.asarray(equal, dtype=np.float64) / len(query_sig)
 
 
-def text_similarities(query_sig: Signatures, texts: Sequence[str], params: LookupParams) -> Similarities:
-    """:func:`similarities` of the query with candidate texts, each distinct text sketched once."""
-    index: dict[str, int] = {}
-    rows = np.fromiter((index.setdefault(text, len(index)) for text in texts), dtype=np.intp,
-                       count=len(texts))
-    if not index:
+def text_similarities(query_sig: Signatures, texts: Sequence[str], params: LookupParams,
+                      keys: Sequence[Hashable] | None = None) -> Similarities:
+    """:func:`similarities` of the query with candidate texts, each distinct text sketched once.
+
+    With ``keys`` (one per text: texts with one key have one normal form, such as a text key),
+    each distinct key is sketched once, from its first text.
+    """
+    index: dict[Hashable, int] = {}
+    firsts: list[str] = []
+    rows = np.empty(len(texts), dtype=np.intp)
+    for i, (group, text) in enumerate(zip(texts if keys is None else keys, texts, strict=True)):
+        slot = index.setdefault(group, len(firsts))
+        if slot == len(firsts):
+            firsts.append(text)
+        rows[i] = slot
+    if not firsts:
         return np.empty(0, dtype=np.float64)
-    found: Similarities = similarities(query_sig, signatures(list(index), params.fingerprint))[rows]
+    found: Similarities = similarities(query_sig, signatures(firsts, params.fingerprint))[rows]
     return found
 
 
@@ -202,10 +258,13 @@ class LookupResult:
     unindexed_posts: int
 
 
-def verify(query_sig: Signatures, texts: Sequence[str],
-           params: LookupParams) -> tuple[list[int], list[float]]:
-    """Positions of the texts whose similarity reaches ``params.threshold``, and those similarities."""
-    found = text_similarities(query_sig, texts, params)
+def verify(query_sig: Signatures, texts: Sequence[str], params: LookupParams,
+           keys: Sequence[Hashable] | None = None) -> tuple[list[int], list[float]]:
+    """Positions of the texts whose similarity reaches ``params.threshold``, and those similarities.
+
+    ``keys``: as for :func:`text_similarities` (each text key's text is verified once).
+    """
+    found = text_similarities(query_sig, texts, params, keys)
     kept = np.flatnonzero(found >= params.threshold)
     positions: list[int] = kept.tolist()
     return positions, found[kept].round(4).tolist()

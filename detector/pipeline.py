@@ -7,9 +7,10 @@ from importlib import metadata
 
 from sqlalchemy import Engine
 
-from detector.detect import Detection, DetectParams, detect
+from detector.detect import Detection, DetectParams
 from detector.model import Scorer
-from detector.store import account_creation, complete_datasets, iter_posts, refresh_statistics
+from detector.refresh import Cached, detect_full, detect_incremental, plan
+from detector.store import account_creation, complete_datasets, refresh_statistics
 from detector.store.detections import save_detection
 
 LIBRARIES = ("cib-detector", "datasketch", "networkx", "numpy", "scikit-learn", "sqlalchemy")
@@ -41,12 +42,28 @@ def scorer_versions(scorer: Scorer | None) -> dict[str, str]:
 def run_detection(engine: Engine, params: DetectParams = DEFAULT,
                   since: datetime | None = None,
                   until: datetime | None = None,
-                  scorer: Scorer | None = None) -> tuple[int, Detection]:
+                  scorer: Scorer | None = None, *, full: bool = False,
+                  incremental: bool = False) -> tuple[int, Detection]:
     """Detect on the posts of complete datasets in ``[since, until)`` and store the run; the
-    trained ``scorer`` (see ``detector.model.load_scorer``) scores when given, else the rule."""
+    trained ``scorer`` (see ``detector.model.load_scorer``) scores when given, else the rule.
+
+    With ``incremental``, a full run keeps a cache of its events and pair totals, and later runs
+    update it (:mod:`detector.refresh`) when it explains what changed since, unless ``full``.
+    Off by default: keeping the cache doubles a full run's time. ``result.path`` and
+    ``result.counts`` say which ran."""
     datasets = complete_datasets(engine)
-    posts = list(iter_posts(engine, since, until))  # linking needs random access by index
-    result = detect(posts, params, account_creation(engine), scorer)
+    created = account_creation(engine)
+    cached = (plan(engine, params, datasets, windowed=since is not None or until is not None,
+                   full=full) if incremental else "incremental updates not asked for")
+    if isinstance(cached, Cached):
+        result, extra = detect_incremental(engine, params, cached, created, scorer)
+        result.path = (f"incremental: {extra['new_posts']:,} new posts, "
+                       f"{extra['contents_touched']:,} contents touched")
+    else:
+        result, extra = detect_full(engine, params, datasets, since, until, created, scorer,
+                                    cache=incremental and since is None and until is None)
+        result.path = f"full: {cached}"
+    result.counts |= {"incremental": int(isinstance(cached, Cached))} | extra
     detection_id = save_detection(engine, result, versions=versions() | scorer_versions(scorer),
                                   datasets=datasets, since=since, until=until)
     refresh_statistics(engine)

@@ -21,6 +21,8 @@ from detector.lookup import (
     query_signature,
     same_index,
     similarities,
+    text_key,
+    text_rows,
     text_similarities,
     top_accounts,
     verify,
@@ -141,6 +143,13 @@ def test_has_content(normal: str, expected: bool) -> None:
     assert has_content(normal, PARAMS) is expected
 
 
+@given(st.text(alphabet="ab URL@.", max_size=14))
+def test_has_content_counts_the_words_that_are_not_links_or_mentions(text: str) -> None:
+    normal = normalize_text(text)         # texts without "URL" or "@" take a shortcut
+    own = " ".join(word for word in normal.split() if word not in ("URL", "@"))
+    assert has_content(normal, PARAMS) is (len(own) >= PARAMS.fingerprint.shingle_size)
+
+
 @given(st.text(max_size=40))
 @settings(deadline=None)   # the first text builds normalization's tables
 def test_a_text_with_content_has_keys_or_says_why_not(text: str) -> None:
@@ -168,12 +177,32 @@ def test_text_similarities() -> None:
     assert text_similarities(query, [], PARAMS).shape == (0,)
 
 
-def test_band_rows_skip_posts_without_content_and_are_sorted() -> None:
-    rows = band_rows([10, 11, 12, 13], [ORIGINAL, "", "https://t.co/x @bob", UNRELATED], PARAMS)
+def test_text_rows_skip_posts_without_content_and_name_each_text_once() -> None:
+    texts = [UNRELATED, ORIGINAL, "", "https://t.co/x @bob", f"RT @a: {ORIGINAL}", ORIGINAL.upper()]
+    found = text_rows([10, 11, 12, 13, 14, 15], texts, PARAMS)
+    original, unrelated = text_key(normalize_text(ORIGINAL)), text_key(normalize_text(UNRELATED))
+    assert found.rows.dtype == np.int64
+    assert found.rows.tolist() == sorted([[unrelated, 10], [original, 11], [original, 14], [original, 15]])
+    assert found.normals == {original: normalize_text(ORIGINAL), unrelated: normalize_text(UNRELATED)}
+    assert text_rows([1], [""], PARAMS).rows.shape == (0, 2)
+
+
+def test_text_key_is_a_stable_signed_64_bit_hash() -> None:
+    assert text_key("the city council") == 724998137216651565      # stored: must never change
+    assert text_key("") == -1970711489451281740                     # negative: signed, fits a BIGINT
+    keys = {text_key(str(n)) for n in range(10_000)}
+    assert len(keys) == 10_000 and min(keys) < 0 < max(keys)
+
+
+def test_band_rows_give_each_text_bands_keys_sorted() -> None:
+    keys = [text_key(normalize_text(t)) for t in (ORIGINAL, UNRELATED)]
+    rows = band_rows(keys, [normalize_text(ORIGINAL), normalize_text(UNRELATED)], PARAMS)
     assert rows.shape == (32, 2) and rows.dtype == np.int64
-    assert sorted(set(rows[:, 1].tolist())) == [10, 13]
+    assert sorted(set(rows[:, 1].tolist())) == sorted(keys)
     assert rows[:, 0].tolist() == sorted(rows[:, 0].tolist())
-    assert band_rows([1], [""], PARAMS).shape == (0, 2)
+    original = rows[rows[:, 1] == keys[0], 0]
+    assert sorted(original.tolist()) == sorted(query_keys(ORIGINAL, PARAMS))   # what a query looks up
+    assert band_rows([], [], PARAMS).shape == (0, 2)
 
 
 def test_verify_keeps_texts_reaching_the_threshold() -> None:
@@ -182,6 +211,13 @@ def test_verify_keeps_texts_reaching_the_threshold() -> None:
     assert positions == [0, 2, 3]
     assert similarity[0] == similarity[2] == 1.0 and 0.8 <= similarity[1] < 1.0
     assert verify(query_signature(ORIGINAL, PARAMS), [], PARAMS) == ([], [])
+
+
+def test_verify_sketches_each_key_once() -> None:
+    # with keys, the first text of a key stands for the others (they share a normal form)
+    texts = [ORIGINAL, UNRELATED, "whatever: not sketched", ORIGINAL]
+    positions, similarity = verify(query_signature(ORIGINAL, PARAMS), texts, PARAMS, keys=[7, 8, 7, 9])
+    assert (positions, similarity) == ([0, 2, 3], [1.0, 1.0, 1.0])
 
 
 def test_best_is_most_similar_then_oldest_then_first_given() -> None:

@@ -20,6 +20,7 @@ from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.store import make_engine, migrate, start_dataset
 from detector.store.detections import latest_detection
+from detector.store.lookup import update_lookup_index
 from detector.store.queries import (
     MAX_BUCKETS,
     TimelineBucket,
@@ -35,7 +36,7 @@ from detector.store.queries import (
     list_datasets,
     post_url,
 )
-from detector.store.schema import LookupBandRow, PostRow, TieRow
+from detector.store.schema import LookupBandRow, LookupTextRow, PostRow, TieRow
 from tests.conftest import POSTGRES_VARIABLE
 from tests.factories import render
 from tests.test_detect import RELAY_TEXT, hand_made
@@ -276,14 +277,15 @@ def test_datasets(detected: Detected) -> None:
 
 def test_delete_dataset_removes_posts_bands_rejections(engine: Engine, tmp_path: Path) -> None:
     detected = detect_hand_made(engine, tmp_path)
-    with engine.begin() as c:
-        refs = list(c.execute(select(PostRow.id).limit(3)).scalars())
-        c.execute(insert(LookupBandRow), [{"band_key": k, "post_ref": r}
-                                          for k in (1, 2) for r in [*refs, 10**12]])
+    update_lookup_index(engine)
+    with engine.begin() as c:     # as if another dataset's post had one of these texts
+        shared = c.execute(select(LookupTextRow.text_key).limit(1)).scalar_one()
+        c.execute(insert(LookupTextRow), [{"text_key": shared, "post_ref": 10**12}])
     assert delete_dataset(engine, detected.dataset) == 132
     with engine.connect() as c:
         assert c.execute(select(func.count()).select_from(PostRow)).scalar_one() == 0
-        assert list(c.execute(select(LookupBandRow.post_ref)).scalars()) == [10**12] * 2
+        assert list(c.execute(select(LookupTextRow.post_ref)).scalars()) == [10**12]
+        assert list(c.execute(select(LookupBandRow.text_key)).scalars()) == [shared] * 16
     assert get_dataset(engine, detected.dataset) is None
     assert delete_dataset(engine, detected.dataset) is None
     # the run that read it quoted its posts: it goes, an empty run with a newer id stands in

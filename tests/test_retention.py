@@ -48,8 +48,10 @@ def test_purge_removes_old_posts_their_index_rows_and_orphan_accounts(engine: En
     assert _count(engine, "SELECT COUNT(*) FROM posts") == len(posts) - len(old)
     assert _count(engine, "SELECT COUNT(*) FROM posts WHERE created_at < "
                           f"'{DAY2.replace(tzinfo=None).isoformat(sep=' ')}'") == 0
-    assert _count(engine, "SELECT COUNT(*) FROM lookup_bands WHERE post_ref NOT IN "
+    assert _count(engine, "SELECT COUNT(*) FROM lookup_texts WHERE post_ref NOT IN "
                           "(SELECT id FROM posts)") == 0
+    assert _count(engine, "SELECT COUNT(*) FROM lookup_bands WHERE text_key NOT IN "   # no orphan texts
+                          "(SELECT text_key FROM lookup_texts)") == 0
     assert report.lookup_rows > 0
     with engine.connect() as c:
         accounts = {r[0] for r in c.execute(text("SELECT account_id FROM accounts"))}

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, select
 
 from detector.errors import DatabaseError
+from detector.records import Post
 from detector.store import current_revision_of, head_revision, make_engine, migrate, resolve_url
 from detector.store.schema import Base
 
@@ -63,3 +67,216 @@ def test_times_come_back_aware_utc(engine: Engine, tmp_path: Path) -> None:
     (stored,) = list(iter_posts(engine))
     assert stored.created_at == datetime(2012, 5, 6, 18, 0, 1, tzinfo=UTC)
     assert stored.created_at.tzinfo is UTC
+
+
+# --- posts stored through COPY on PostgreSQL (detector.store.writer._copy_posts) ----------------
+
+TRICKY_TEXTS = ("tab\there", "new\nline\r\nand return\r", "back\\slash \\\\ two", "\\N", "\\.",
+                "\\.\n\\.", "'single' \"double\" `back`", "emoji 🗳️👍🏽 ünïcödé 中文",
+                "".join(chr(c) for c in range(1, 32)) + "\x7f\x85\u2028\u2029", "", " ", "NULL",
+                "a,b;c|d")
+
+
+def tricky_posts() -> list[Post]:
+    from tests.factories import post
+
+    paris = timezone(timedelta(hours=2))
+    posts = [post(n, account=n % 3, seconds=n * 1.000001, text=text, lang=None if n % 2 else "fr",
+                  client=None if n % 3 else text[:255], urls=(text, "https://x.example/?a=1&b=\\"),
+                  hashtags=() if n % 2 else (text, "#"), mentions=(),
+                  repost_of=None if n % 4 else "123", reply_to=text[:128] or None)
+             for n, text in enumerate(TRICKY_TEXTS)]
+    posts.append(Post("twitter", "tz", "9", datetime(2012, 5, 6, 20, 0, 1, 999999, tzinfo=paris),
+                      text="\\N", handle="\t\\N"))
+    posts.append(Post("twitter", "bare", "9", datetime(1970, 1, 1, tzinfo=UTC)))
+    return posts
+
+
+def _write(engine: Engine, posts: list[Post], copy: bool, monkeypatch: pytest.MonkeyPatch,
+           dataset_id: int | None = None) -> tuple[int, object]:
+    from detector.store import writer
+    from detector.store.rows import KnownAccounts, prepare_batch
+
+    monkeypatch.setattr(writer, "COPY_ON_POSTGRES", copy)
+    if dataset_id is None:
+        dataset_id = writer.start_dataset(engine, name="t", sha256="0" * 64, size_bytes=1, fmt="t")
+    batch = prepare_batch(posts, [], [], KnownAccounts(), engine.dialect.name)
+    return dataset_id, writer.write_batch(engine, dataset_id, batch, 0)
+
+
+def _stored(engine: Engine) -> list[tuple[object, ...]]:
+    """Every column of every post and account, JSON columns as their stored text."""
+    from sqlalchemy import text
+
+    from detector.store.rows import ACCOUNT_COLUMNS, POST_COLUMNS
+
+    json_columns = ("urls", "hashtags", "mentions")
+    columns = ", ".join(f"{c}::text" if c in json_columns else c for c in POST_COLUMNS)
+    with engine.connect() as connection:
+        posts = connection.execute(text(f"SELECT id, {columns}, dataset_id FROM posts ORDER BY id"))
+        accounts = connection.execute(text(
+            f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM accounts ORDER BY platform, account_id"))
+        return [tuple(r) for r in posts] + [tuple(r) for r in accounts]
+
+
+@pytest.fixture
+def two_postgres(postgres_url: str) -> Iterator[tuple[Engine, Engine]]:
+    """Two migrated engines on two fresh schemas of the configured PostgreSQL."""
+    from sqlalchemy import text
+
+    from tests.conftest import _postgres_base
+
+    base, schema = _postgres_base(), f"cib_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    engines = (make_engine(postgres_url),
+               make_engine(f"{base}{separator}options={quote(f'-csearch_path={schema}')}"))
+    for engine in engines:
+        migrate(engine)
+    yield engines
+    for engine in engines:
+        engine.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_copy_stores_exactly_what_executemany_stores(two_postgres: tuple[Engine, Engine],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    by_copy, by_rows = two_postgres
+    posts = tricky_posts()
+    for engine, copy in ((by_copy, True), (by_rows, False)):
+        dataset_id, _ = _write(engine, posts[:5], copy, monkeypatch)
+        _write(engine, posts[3:], copy, monkeypatch, dataset_id)   # 2 already stored
+    copied, inserted = _stored(by_copy), _stored(by_rows)
+    assert copied == inserted
+    assert len(copied) == len(posts) + 4                            # posts, then accounts
+    texts = {row[1 + 5] for row in copied[:len(posts)]}
+    assert set(TRICKY_TEXTS) <= texts
+    from detector.store import iter_posts
+    from detector.store.writer import finish_dataset
+
+    finish_dataset(by_copy, 1, "complete")
+    assert sorted(iter_posts(by_copy), key=lambda p: p.post_id) == sorted(posts, key=lambda p: p.post_id)
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_duplicates_within_a_batch_and_against_stored_posts(engine: Engine, copy: bool,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from detector.store import writer
+    from detector.store.rows import KnownAccounts, PreparedBatch, post_row, prepare_batch, time_param
+    from tests.factories import post
+
+    if engine.dialect.name == "sqlite" and not copy:
+        pytest.skip("SQLite has one path")
+    monkeypatch.setattr(writer, "COPY_ON_POSTGRES", copy)
+    time = time_param(engine.dialect.name)
+    first = [post(n, text=f"first {n}") for n in range(4)]
+    dataset_id = writer.start_dataset(engine, name="t", sha256="0" * 64, size_bytes=1, fmt="t")
+    # rows reach the writer unique per batch (prepare_batch), but the writer must not rely on it
+    rows = [post_row(p, time) for p in [*first, replace(first[1], text="again"), first[2]]]
+    result = writer.write_batch(engine, dataset_id, PreparedBatch(posts=rows, read_posts=6), 0)
+    assert result == writer.BatchResult(stored=4, duplicates=2)
+    later = [replace(first[0], text="later"), post(9, text="new"), replace(first[3], text="x")]
+    batch = prepare_batch(later, [], [], KnownAccounts(), engine.dialect.name)
+    assert writer.write_batch(engine, dataset_id, batch, 0) == writer.BatchResult(stored=1, duplicates=2)
+    stored = _stored_texts(engine)
+    assert stored == ["first 0", "first 1", "first 2", "first 3", "new"]   # the first one wins
+    with engine.connect() as connection:
+        counts = connection.execute(select(writer.DATASETS.c.read, writer.DATASETS.c.stored,
+                                           writer.DATASETS.c.duplicates)).one()
+    assert tuple(counts) == (9, 5, 4)
+
+
+def _stored_texts(engine: Engine) -> list[str]:
+    from detector.store import writer
+
+    with engine.connect() as connection:
+        return list(connection.execute(select(writer.POSTS.c.text).order_by(writer.POSTS.c.id)).scalars())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("copy", [True, False])
+@pytest.mark.parametrize("refused", ["too long for the column", "NULL in a NOT NULL column"])
+def test_a_refused_batch_changes_nothing_and_the_next_one_works(
+        postgres_url: str, copy: bool, refused: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from detector.store import writer
+    from detector.store.rows import KnownAccounts, prepare_batch
+    from tests.factories import post
+
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    monkeypatch.setattr(writer, "COPY_ON_POSTGRES", copy)
+    dataset_id = writer.start_dataset(engine, name="t", sha256="0" * 64, size_bytes=1, fmt="t")
+
+    def batch(numbers: range, bad: bool = False) -> writer.PreparedBatch:
+        posts = [post(n, account=n, text=f"t{n}") for n in numbers]
+        if bad and refused.startswith("too long"):     # COPY itself refuses it
+            posts[-1] = replace(posts[-1], platform="x" * 33)
+        prepared = prepare_batch(posts, [], [], KnownAccounts(), "postgresql")
+        if bad and refused.startswith("NULL"):         # the staging table takes it, the INSERT not
+            prepared.posts[-1] = (*prepared.posts[-1][:5], None, *prepared.posts[-1][6:])
+        return prepared
+
+    def state() -> tuple[object, ...]:
+        texts = _stored_texts(engine)                  # one connection at a time: one session
+        with engine.connect() as connection:
+            return (texts, tuple(connection.execute(text(
+                "SELECT read, stored, duplicates FROM datasets")).one()),
+                connection.execute(text("SELECT count(*) FROM accounts")).scalar_one())
+
+    def backend() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    pid = backend()
+    with pytest.raises(DBAPIError):                    # first batch of the session: creates the table
+        writer.write_batch(engine, dataset_id, batch(range(0, 3), bad=True), 0)
+    assert state() == ([], (0, 0, 0), 0)
+    assert writer.write_batch(engine, dataset_id, batch(range(0, 3)), 0).stored == 3
+    before = state()
+    with pytest.raises(DBAPIError):
+        writer.write_batch(engine, dataset_id, batch(range(3, 6), bad=True), 0)
+    assert state() == before
+    if copy:
+        with engine.connect() as connection:
+            assert connection.execute(text(f"SELECT count(*) FROM {writer.STAGING}")).scalar_one() == 0
+    result = writer.write_batch(engine, dataset_id, batch(range(2, 5)), 0)
+    assert result == writer.BatchResult(stored=2, duplicates=1)
+    assert state() == (["t0", "t1", "t2", "t3", "t4"], (6, 5, 1), 5)
+    assert backend() == pid                            # all on one session: its staging table
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_ingest_file_stores_the_same_posts_on_postgres_and_sqlite(
+        postgres_url: str, tmp_path: Path) -> None:
+    from detector.load import ingest_file
+    from detector.store import iter_posts
+    from tests.factories import sample_posts, write_file
+
+    posts = [*sample_posts(), *(p for p in tricky_posts() if p.platform == "twitter"
+                                and p.post_id not in ("tz", "bare"))]
+    dump = write_file(tmp_path / "d.jsonl", "twarc2", posts)
+    found = []
+    for url in (f"sqlite:///{tmp_path / 'cib.db'}", postgres_url):
+        engine = make_engine(url)
+        migrate(engine)
+        report = ingest_file(engine, dump)
+        assert report.status == "complete"
+        found.append((sorted(iter_posts(engine), key=lambda p: p.post_id), report.read,
+                      report.stored, report.duplicates, report.rejected))
+        engine.dispose()
+    assert found[0] == found[1]
+    assert found[0][1:] == (len(posts), len(posts) - 1, 0, 1)  # the reader refuses a blank id
+    assert len(found[0][0]) == len(posts) - 1

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
+from detector import lookup
 from detector.errors import LookupTextTooShort
 from detector.lookup import LookupParams
 from detector.records import Post
 from detector.store import finish_dataset, start_dataset, write_batch
-from detector.store.lookup import find_similar, forget_dataset_posts, update_lookup_index
+from detector.store.lookup import find_similar, forget_dataset_posts, forget_posts_before, update_lookup_index
 from detector.store.rows import KnownAccounts, prepare_batch
-from detector.store.schema import DatasetRow, LookupBandRow, LookupStateRow, PostRow
+from detector.store.schema import DatasetRow, LookupBandRow, LookupStateRow, LookupTextRow, PostRow
 from tests.factories import T0, post
 
 ORIGINAL = ("The city council voted tonight to close the public library on Main Street, and nobody "
@@ -44,6 +46,13 @@ def delete_dataset(engine: Engine, dataset: int) -> None:
 def band_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(LookupBandRow)).scalar_one())
+
+
+def index_rows(engine: Engine) -> tuple[int, int]:
+    """(text rows, band rows): one text row per indexed post, 16 band rows per distinct text."""
+    with engine.connect() as connection:
+        texts = connection.execute(select(func.count()).select_from(LookupTextRow)).scalar_one()
+    return int(texts), band_count(engine)
 
 
 def found_ids(engine: Engine, text: str = ORIGINAL, **options: object) -> list[str]:
@@ -102,7 +111,7 @@ def test_a_second_update_indexes_only_new_posts(engine: Engine) -> None:
     assert update_lookup_index(engine) == 0
     after = find_similar(engine, ORIGINAL)
     assert (len(after.matches), after.indexed_through, after.unindexed_posts) == (3, 4, 0)
-    assert band_count(engine) == 4 * 16
+    assert index_rows(engine) == (4, 3 * 16)     # posts 1 and 2 have one normal form
 
 
 def test_indexing_again_from_scratch_is_harmless(engine: Engine) -> None:
@@ -111,7 +120,7 @@ def test_indexing_again_from_scratch_is_harmless(engine: Engine) -> None:
     with engine.begin() as connection:   # as if the watermark had not been saved
         connection.execute(update(LookupStateRow).values(last_post_ref=0))
     assert update_lookup_index(engine) == 4
-    assert band_count(engine) == 4 * 16
+    assert index_rows(engine) == (4, 3 * 16)
     assert len(found_ids(engine)) == 3
 
 
@@ -124,8 +133,9 @@ def test_a_deleted_datasets_posts_vanish(engine: Engine) -> None:
     assert band_count(engine) == 16
     assert found_ids(engine) == [post(1).post_id]
     assert find_similar(engine, UNRELATED).matches == []
-    assert forget_dataset_posts(engine, kept) == 16    # an engine: its own transaction
+    assert forget_dataset_posts(engine, kept) == 1 + 16    # an engine: its own transaction
     assert found_ids(engine) == []
+    assert index_rows(engine) == (0, 0)
 
 
 def test_posts_stored_after_deleting_the_newest_dataset_are_indexed(engine: Engine) -> None:
@@ -156,11 +166,91 @@ def test_changed_params_rebuild_the_index(engine: Engine) -> None:
     result = find_similar(engine, ORIGINAL, other)         # the index cannot answer these
     assert (result.matches, result.indexed_through, result.unindexed_posts) == ([], 0, 6)
     assert update_lookup_index(engine, other) == 4
-    assert band_count(engine) == 4 * 32
+    assert index_rows(engine) == (4, 3 * 32)
     assert len(find_similar(engine, ORIGINAL, other).matches) == 3
     assert update_lookup_index(engine) == 4
-    assert band_count(engine) == 4 * 16
+    assert index_rows(engine) == (4, 3 * 16)
     assert update_lookup_index(engine, LookupParams(threshold=0.5)) == 0   # same keys: nothing to do
+
+
+def test_a_new_key_version_rebuilds_the_index(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_dataset(engine, relays())
+    update_lookup_index(engine)
+    monkeypatch.setattr(lookup, "KEY_VERSION", lookup.KEY_VERSION + 1)   # code that keys differently
+    result = find_similar(engine, ORIGINAL)
+    assert (result.matches, result.indexed_through, result.unindexed_posts) == ([], 0, 6)
+    assert update_lookup_index(engine) == 4
+    assert index_rows(engine) == (4, 3 * 16)
+    with engine.connect() as connection:
+        stored = connection.execute(select(LookupStateRow.params)).scalar_one()
+    assert stored["key_version"] == lookup.KEY_VERSION
+    assert len(found_ids(engine)) == 3
+
+
+def test_reposts_share_band_rows_until_the_last_is_deleted(engine: Engine) -> None:
+    # a post and its retweet with another link have one normal form: one text, banded once
+    first = add_dataset(engine, [post(1, account=1, text=f"{ORIGINAL} https://t.co/aaa")], name="a")
+    retweet = post(2, account=2, seconds=60, text=f"RT @user1: {ORIGINAL} https://t.co/bbb")
+    second = add_dataset(engine, [retweet, post(3, account=3, seconds=120, text=UNRELATED)], name="b")
+    assert update_lookup_index(engine) == 3
+    assert index_rows(engine) == (3, 2 * 16)
+    result = find_similar(engine, f"{ORIGINAL} https://t.co/zzz")
+    assert [(m.post_id, m.similarity) for m in result.matches] == [(post(1).post_id, 1.0),
+                                                                    (retweet.post_id, 1.0)]
+    assert result.matches[1].text.startswith("RT @user1:")        # each match shows its own text
+    delete_dataset(engine, first)
+    assert index_rows(engine) == (2, 2 * 16)                      # the retweet still has the text
+    assert found_ids(engine) == [retweet.post_id]
+    delete_dataset(engine, second)
+    assert index_rows(engine) == (0, 0)                           # no trace of either text
+
+
+def test_purging_old_posts_drops_the_texts_only_they_had(engine: Engine) -> None:
+    posts = [post(1, account=1, text=ORIGINAL), post(2, account=2, seconds=7200, text=ORIGINAL),
+             post(3, account=3, text=UNRELATED)]
+    add_dataset(engine, posts)
+    update_lookup_index(engine)
+    assert index_rows(engine) == (3, 2 * 16)
+    with engine.begin() as connection:        # what purge_before does
+        assert forget_posts_before(connection, T0 + timedelta(hours=1)) == 2 + 16
+        connection.execute(delete(PostRow).where(PostRow.created_at < T0 + timedelta(hours=1)))
+    assert index_rows(engine) == (1, 16)
+    assert found_ids(engine) == [posts[1].post_id]
+    assert find_similar(engine, UNRELATED).matches == []
+
+
+def test_forgetting_posts_of_an_index_built_by_other_code_empties_it(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = add_dataset(engine, relays(), name="gone")
+    add_dataset(engine, [post(7, account=7, text=UNRELATED)], name="kept")
+    update_lookup_index(engine)
+    monkeypatch.setattr(lookup, "KEY_VERSION", lookup.KEY_VERSION + 1)   # its band keys: unknown
+    delete_dataset(engine, gone)
+    assert index_rows(engine) == (0, 0)
+    assert update_lookup_index(engine) == 1                          # rebuilt from the start
+    assert found_ids(engine, UNRELATED) == [post(7).post_id]
+
+
+def test_an_update_waits_for_a_delete_of_the_text_it_reposts(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time; PostgreSQL's are ordered by FOR UPDATE")
+    gone = add_dataset(engine, [post(1, account=1, text=ORIGINAL)], name="gone")
+    update_lookup_index(engine)
+    add_dataset(engine, [post(2, account=2, text=ORIGINAL)], name="repost")   # not indexed yet
+    with engine.connect() as connection:
+        deleting = connection.begin()
+        forget_dataset_posts(connection, gone)          # the text's only indexed post: bands go
+        connection.execute(delete(PostRow).where(PostRow.dataset_id == gone))
+        # an updater now would see the text indexed and skip its bands, were it not made to wait
+        updater = threading.Thread(target=update_lookup_index, args=(engine,))
+        updater.start()
+        updater.join(timeout=0.5)
+        assert updater.is_alive()                       # waiting for the state row
+        connection.execute(delete(DatasetRow).where(DatasetRow.id == gone))
+        deleting.commit()
+    updater.join()
+    assert index_rows(engine) == (1, 16)
+    assert found_ids(engine) == [post(2).post_id]
 
 
 def test_a_text_without_content_is_refused(engine: Engine) -> None:

@@ -1,8 +1,13 @@
 """The text-lookup index in the database: keep it up to date, forget deleted posts, answer lookups.
 
-The only module with SQL for ``lookup_bands`` and ``lookup_state``. The index holds one row per
-(band key, post) for every post with ``posts.id <= lookup_state.last_post_ref`` (the watermark)
-that has text of its own; band keys come from :mod:`detector.lookup`. The watermark assumes
+The only module with SQL for ``lookup_texts``, ``lookup_bands`` and ``lookup_state``. The index
+holds a ``lookup_texts`` row (text key, post) for every post with ``posts.id <=
+lookup_state.last_post_ref`` (the watermark) that has text of its own, and ``lookup_bands`` rows
+(band key, text key) for every distinct normalized text those rows name: reposts and relays
+repeat texts, so a text posted a thousand times is banded once. Band rows live exactly as long
+as a text row names their text: forgetting posts deletes the bands of texts nobody else posted
+(their keys recomputed from the posts' texts, so ``lookup_bands`` needs no index on text key).
+Keys come from :mod:`detector.lookup`. The watermark assumes
 posts become visible in id order: true on SQLite (one writer at a time) and on PostgreSQL as
 long as two ingests do not commit batches at the same moment (a post committed late with a
 smaller id than one already indexed would be skipped until the index is rebuilt).
@@ -20,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from detector.lookup import (
     DEFAULT_PARAMS,
+    Keys,
     LookupAccount,
     LookupMatch,
     LookupParams,
@@ -30,18 +36,23 @@ from detector.lookup import (
     best,
     query_signature,
     same_index,
+    text_rows,
     top_accounts,
     verify,
 )
+from detector.normalize import normalize_text
 from detector.store.reader import _as_time
 from detector.store.rows import time_param
 from detector.store.schema import LookupStateRow
 
-__all__ = ["find_similar", "forget_dataset_posts", "update_lookup_index"]
+__all__ = ["find_similar", "forget_dataset_posts", "forget_posts_before", "update_lookup_index"]
 
 STATE: Table = LookupStateRow.__table__  # type: ignore[assignment]
 _STATE_ID = 1
 _MAX_PAGES = 4          # pages of candidates read when filters (dataset, time) drop many
+_MAX_TEXTS = 10_000     # candidate texts per query; each has a post, so more are past any cap
+_UNION_TEXTS = 64       # up to this many candidate texts, their post ranges are merged in SQL
+_CHUNK = 10_000         # keys bound per statement (SQLite takes 32,766 values)
 Progress = Callable[[int], None]
 
 
@@ -53,12 +64,13 @@ def _mark(connection: Connection) -> str:
 
 def update_lookup_index(engine: Engine, params: LookupParams = DEFAULT_PARAMS, *, batch: int = 20_000,
                         progress: Progress | None = None) -> int:
-    """Index every post stored since the last update; returns how many posts got band rows.
+    """Index every post stored since the last update; returns how many posts got a text row.
 
     Posts are read in id order, ``batch`` at a time, and each batch's rows and the advanced
     watermark are committed together: a rerun after a crash redoes at most one batch, harmlessly.
-    An index built with other settings (fingerprint, bands) is wiped and rebuilt. Posts without
-    text of their own (empty, a link alone) are skipped. ``progress`` gets the posts read.
+    Only texts not indexed yet are sketched and banded. An index built with other settings
+    (fingerprint, bands, key version) is wiped and rebuilt. Posts without text of their own
+    (empty, a link alone) are skipped. ``progress`` gets the posts read.
     """
     if batch < 1:
         raise ValueError(f"batch must be a positive number of posts (20000 is usual), got {batch!r}")
@@ -80,12 +92,20 @@ def _ensure_state(engine: Engine, params: LookupParams) -> None:
         if stored is None:
             connection.execute(STATE.insert().values(id=_STATE_ID, last_post_ref=0, params=params.to_json()))
         elif not same_index(stored, params):
-            # TRUNCATE is PostgreSQL's instant form; SQLite's DELETE without WHERE is its own
-            wipe = "TRUNCATE lookup_bands" if connection.dialect.name == "postgresql" else \
-                "DELETE FROM lookup_bands"
-            connection.exec_driver_sql(wipe)
-            connection.execute(update(STATE).where(STATE.c.id == _STATE_ID)
-                               .values(last_post_ref=0, params=params.to_json()))
+            _wipe(connection)
+            connection.execute(update(STATE).where(STATE.c.id == _STATE_ID).values(params=params.to_json()))
+
+
+def _wipe(connection: Connection) -> int:
+    """Empty the index and move the watermark to 0; returns the rows deleted."""
+    count = connection.exec_driver_sql(
+        "SELECT (SELECT COUNT(*) FROM lookup_texts) + (SELECT COUNT(*) FROM lookup_bands)").scalar()
+    for table in ("lookup_texts", "lookup_bands"):
+        # TRUNCATE is PostgreSQL's instant form; SQLite's DELETE without WHERE is its own
+        connection.exec_driver_sql(f"TRUNCATE {table}" if connection.dialect.name == "postgresql"
+                                   else f"DELETE FROM {table}")
+    connection.execute(update(STATE).where(STATE.c.id == _STATE_ID).values(last_post_ref=0))
+    return int(count or 0)
 
 
 def _index_batch(engine: Engine, params: LookupParams, batch: int) -> tuple[int, int] | None:
@@ -96,40 +116,57 @@ def _index_batch(engine: Engine, params: LookupParams, batch: int) -> tuple[int,
         last = connection.execute(select(STATE.c.last_post_ref).where(STATE.c.id == _STATE_ID)
                                   .with_for_update()).scalar_one()
         mark = _mark(connection)
-        posts = connection.exec_driver_sql(
-            f"SELECT id, text FROM posts WHERE id > {mark} ORDER BY id LIMIT {mark}", (last, batch)).all()
+        posts = _fetch(connection, f"SELECT id, text FROM posts WHERE id > {mark} ORDER BY id LIMIT {mark}",
+                       (last, batch))
         if not posts:
             return None
-        refs = [post.id for post in posts]
-        rows = band_rows(refs, [post.text or "" for post in posts], params)
-        _insert_bands(connection, rows[:, 0].tolist(), rows[:, 1].tolist())
+        refs, raw = zip(*posts, strict=True)
+        texts = text_rows(refs, [text or "" for text in raw], params)
+        # texts already indexed (an earlier repost) have their bands: neither sketched nor written
+        known = _indexed_texts(connection, list(texts.normals))
+        new = [key for key in texts.normals if key not in known]
+        bands = band_rows(new, [texts.normals[key] for key in new], params)
+        _insert(connection, "lookup_texts (text_key, post_ref)", texts.rows)
+        _insert(connection, "lookup_bands (band_key, text_key)", bands)
         # never backwards: a concurrent updater on SQLite may have gone further meanwhile
         connection.execute(update(STATE).where(STATE.c.id == _STATE_ID, STATE.c.last_post_ref < refs[-1])
                            .values(last_post_ref=refs[-1]))
-    return len(posts), len(rows) // params.bands
+    return len(posts), len(texts.rows)
 
 
-def _insert_bands(connection: Connection, keys: list[int], refs: list[int]) -> None:
-    """Insert rows ``(keys[i], refs[i])``, sorted (sequential b-tree inserts are much faster).
+def _indexed_texts(connection: Connection, keys: Sequence[int]) -> set[int]:
+    """Which of ``keys`` have a text row (and so their band rows)."""
+    found: set[int] = set()
+    for start in range(0, len(keys), _CHUNK):
+        which, values = _one_of(connection, "text_key", keys[start:start + _CHUNK])
+        found.update(row for (row,) in _fetch(connection, f"SELECT DISTINCT text_key FROM lookup_texts "
+                                                          f"WHERE {which}", values))
+    return found
+
+
+def _insert(connection: Connection, into: str, rows: Keys) -> None:
+    """Insert ``rows`` (two int64 columns, sorted: sequential b-tree inserts are much faster)
+    ``into`` a table, e.g. ``"lookup_texts (text_key, post_ref)"``.
 
     PostgreSQL gets them as two arrays in one statement: with executemany, which sends a
     statement per row, indexing was three times slower (2,100 posts/s; bench/bench_lookup.py).
     """
-    if not keys:
+    if not len(rows):
         return
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
-            "INSERT INTO lookup_bands (band_key, post_ref) SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
-            "ON CONFLICT DO NOTHING", (keys, refs))
+            f"INSERT INTO {into} SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+            (rows[:, 0].tolist(), rows[:, 1].tolist()))
         return
-    connection.exec_driver_sql(
-        "INSERT INTO lookup_bands (band_key, post_ref) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        list(zip(keys, refs, strict=True)))
+    # columns to lists first: a 2-d tolist() and a tuple() per row cost four times as much
+    connection.exec_driver_sql(f"INSERT INTO {into} VALUES (?, ?) ON CONFLICT DO NOTHING",
+                               list(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True)))
 
 
 def forget_dataset_posts(target: Connection | Engine, dataset_id: int) -> int:
-    """Delete the index rows of a dataset's posts; returns how many. Call it in the transaction
-    that deletes the dataset, before its posts are deleted (an Engine gets its own transaction).
+    """Delete the index rows of a dataset's posts, and the band rows of texts no other post
+    has; returns how many rows. Call it in the transaction that deletes the dataset, before its
+    posts are deleted (an Engine gets its own transaction): their texts give the band keys.
 
     Also moves the watermark back below the dataset's posts if they were the newest: SQLite
     hands their ids to the next posts stored, which must then be indexed.
@@ -142,15 +179,13 @@ def forget_dataset_posts(target: Connection | Engine, dataset_id: int) -> int:
         f"SELECT MIN(id), MAX(id) FROM posts WHERE dataset_id = {mark}", (dataset_id,)).one()
     if low is None:
         return 0
-    # post_ref is not the index's first column: this scans the index once (the range test is cheap)
-    deleted = target.exec_driver_sql(
-        f"DELETE FROM lookup_bands WHERE post_ref BETWEEN {mark} AND {mark} "
-        f"AND post_ref IN (SELECT id FROM posts WHERE dataset_id = {mark})", (low, high, dataset_id))
+    deleted = _forget(target, f"post_ref BETWEEN {mark} AND {mark} AND post_ref IN "
+                      f"(SELECT id FROM posts WHERE dataset_id = {mark})", (low, high, dataset_id))
     others = target.exec_driver_sql(
         f"SELECT id FROM posts WHERE dataset_id <> {mark} ORDER BY id DESC LIMIT 1", (dataset_id,)).scalar()
     newest_kept = int(others or 0)
     target.execute(update(STATE).where(STATE.c.last_post_ref > newest_kept).values(last_post_ref=newest_kept))
-    return int(deleted.rowcount or 0)
+    return deleted
 
 
 def forget_posts_before(connection: Connection, cutoff: datetime) -> int:
@@ -158,21 +193,67 @@ def forget_posts_before(connection: Connection, cutoff: datetime) -> int:
     those posts, before it does); moves the watermark back as ``forget_dataset_posts`` does."""
     mark = _mark(connection)
     cutoff_param = time_param(connection.dialect.name)(cutoff)
-    deleted = connection.exec_driver_sql(
-        f"DELETE FROM lookup_bands WHERE post_ref IN (SELECT id FROM posts WHERE created_at < {mark})",
-        (cutoff_param,))
+    deleted = _forget(connection, f"post_ref IN (SELECT id FROM posts WHERE created_at < {mark})",
+                      (cutoff_param,))
     newest_kept = connection.exec_driver_sql(
         f"SELECT MAX(id) FROM posts WHERE created_at >= {mark}", (cutoff_param,)).scalar()
     connection.execute(update(STATE).where(STATE.c.last_post_ref > int(newest_kept or 0))
                        .values(last_post_ref=int(newest_kept or 0)))
-    return int(deleted.rowcount or 0)
+    return deleted
+
+
+def _forget(connection: Connection, which: str, values: tuple[Any, ...]) -> int:
+    """Delete the text rows ``which`` picks (a test of ``post_ref``), then the band rows of their
+    texts that no text row names any more; returns the rows deleted."""
+    # FOR UPDATE (PostgreSQL): an updater about to add a repost of a text whose bands go here
+    # waits, then sees the text gone and bands it again (else its post would be unfindable)
+    connection.execute(select(STATE.c.id).where(STATE.c.id == _STATE_ID).with_for_update())
+    owners = dict(_fetch(connection, f"SELECT text_key, MIN(post_ref) FROM lookup_texts WHERE {which} "
+                                     "GROUP BY text_key", values))
+    if not owners:
+        return 0
+    deleted = int(connection.exec_driver_sql(f"DELETE FROM lookup_texts WHERE {which}", values).rowcount or 0)
+    still = _indexed_texts(connection, list(owners))
+    return deleted + _forget_bands(connection, {key: ref for key, ref in owners.items() if key not in still})
+
+
+def _forget_bands(connection: Connection, owners: dict[int, int]) -> int:
+    """Delete the band rows of the texts ``owners`` (text key -> a stored post that has it)."""
+    if not owners:
+        return 0
+    stored = connection.execute(select(STATE.c.params).where(STATE.c.id == _STATE_ID)).scalar_one_or_none()
+    if stored is None or not same_index(stored, params := LookupParams.from_json(stored)):
+        return _wipe(connection)     # built by other code: its band keys cannot be recomputed here
+    texts = _post_texts(connection, list(owners.values()))
+    keys = [key for key, ref in owners.items() if ref in texts]
+    rows = band_rows(keys, [normalize_text(texts[owners[key]]) for key in keys], params)
+    if not len(rows):
+        return 0
+    if connection.dialect.name == "postgresql":
+        gone = connection.exec_driver_sql(
+            "DELETE FROM lookup_bands USING unnest(%s::bigint[], %s::bigint[]) AS gone(band_key, text_key) "
+            "WHERE lookup_bands.band_key = gone.band_key AND lookup_bands.text_key = gone.text_key",
+            (rows[:, 0].tolist(), rows[:, 1].tolist()))
+    else:
+        gone = connection.exec_driver_sql("DELETE FROM lookup_bands WHERE band_key = ? AND text_key = ?",
+                                          list(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True)))
+    return int(gone.rowcount or 0)
+
+
+def _post_texts(connection: Connection, refs: Sequence[int]) -> dict[int, str]:
+    """The texts of the stored posts ``refs``, by id."""
+    texts: dict[int, str] = {}
+    for start in range(0, len(refs), _CHUNK):
+        which, values = _one_of(connection, "id", refs[start:start + _CHUNK])
+        texts.update(_fetch(connection, f"SELECT id, text FROM posts WHERE {which}", values))
+    return texts
 
 
 # --- answering lookups ---------------------------------------------------------------------------
 # A text relayed thousands of times has thousands of candidates: each is read once with what
-# verification and the account counts need, into columns; texts are verified once per distinct
-# text, and only what is shown becomes objects. Rows come from the driver's own cursor:
-# SQLAlchemy's Row costs a microsecond each.
+# verification and the account counts need, into columns; texts are verified once per text key
+# (one post's text standing for its reposts), and only what is shown becomes objects. Rows come
+# from the driver's own cursor: SQLAlchemy's Row costs a microsecond each.
 
 @dataclass
 class _Candidates:
@@ -185,6 +266,7 @@ class _Candidates:
     platforms: list[str] = field(default_factory=list)
     account_ids: list[str] = field(default_factory=list)
     handles: list[str | None] = field(default_factory=list)
+    text_keys: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -196,7 +278,8 @@ class _Candidates:
         return _Candidates(*(column[:count] for column in self._columns()))
 
     def _columns(self) -> list[list[Any]]:
-        return [self.ids, self.times, self.texts, self.platforms, self.account_ids, self.handles]
+        return [self.ids, self.times, self.texts, self.platforms, self.account_ids, self.handles,
+                self.text_keys]
 
 
 @dataclass(frozen=True)
@@ -233,9 +316,11 @@ def find_similar(engine: Engine, text: str, params: LookupParams = DEFAULT_PARAM
     keys: list[int] = band_keys(query[None, :], params)[0].tolist()
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            # without statistics (a fresh index) the band union looks costly enough for
-            # PostgreSQL to compile it to machine code first: 30 ms, for a query of one
+            # without statistics (a fresh index) the band lookup looks costly enough for
+            # PostgreSQL to compile it to machine code first (30 ms) or to start parallel
+            # workers (8 ms), for a query of a few rows
             connection.exec_driver_sql("SET LOCAL jit = off")
+            connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         scope = _scope(connection, since, until)
         last = _usable_watermark(connection, params)
         unindexed = _count_posts_after(connection, last)
@@ -244,7 +329,7 @@ def find_similar(engine: Engine, text: str, params: LookupParams = DEFAULT_PARAM
                                 candidates_checked=0, truncated=False, indexed_through=last,
                                 unindexed_posts=unindexed)
         candidates, truncated = _candidates(connection, keys, scope, params.max_candidates)
-        positions, similarity = verify(query, candidates.texts, params)
+        positions, similarity = verify(query, candidates.texts, params, candidates.text_keys)
         matched = candidates.take(positions)
         shown = best(similarity, matched.times, limit)
         matches = _matches(connection, [matched.ids[i] for i in shown], [similarity[i] for i in shown])
@@ -301,41 +386,70 @@ def _candidates(connection: Connection, keys: Sequence[int], scope: _Scope,
                 cap: int) -> tuple[_Candidates, bool]:
     """The first ``cap`` candidates by post id in ``scope``, and whether there are more.
 
-    Reads a page of post ids at a time; after ``_MAX_PAGES`` pages (the scope dropping most of
-    a huge bucket) the search stops and says it was truncated.
+    Candidates are the posts of the texts that share a band key with the query. Reads a page of
+    post ids at a time; after ``_MAX_PAGES`` pages (the scope dropping most of a huge bucket) the
+    search stops and says it was truncated.
     """
+    texts = _candidate_texts(connection, keys)
     found = _Candidates()
+    if not texts:
+        return found, False
     after = 0
     for _ in range(_MAX_PAGES):
-        refs = _candidate_refs(connection, keys, after, cap + 1)
+        refs = _candidate_refs(connection, texts[:_MAX_TEXTS], after, cap + 1)
         _read_candidates(connection, refs, scope, found)
         if len(found) > cap:
             return found.head(cap), True
         if len(refs) <= cap:
-            return found, False
-        after = refs[-1]
+            return found, len(texts) > _MAX_TEXTS
+        after = refs[-1][0]
     return found, True
 
 
-def _candidate_refs(connection: Connection, keys: Sequence[int], after: int, count: int) -> list[int]:
-    """The first ``count`` post ids above ``after`` that share a band key with the query.
+def _candidate_texts(connection: Connection, keys: Sequence[int]) -> list[int]:
+    """The text keys (at most ``_MAX_TEXTS + 1``) that share a band key with the query.
 
-    The keys' ranges are already in post order in the primary key: SQLite merges them without
-    sorting and stops at the LIMIT (``EXPLAIN QUERY PLAN``: MERGE (UNION)), so a text relayed
-    100,000 times costs at most ``count`` rows per key.
+    Each text has a post: past ``_MAX_TEXTS`` the lookup is truncated anyway, though then its
+    candidates are the first posts of some of the texts rather than the first of all.
+    """
+    which, values = _one_of(connection, "band_key", keys)
+    return [key for (key,) in _fetch(connection, f"SELECT DISTINCT text_key FROM lookup_bands WHERE {which} "
+                                                 f"LIMIT {_MAX_TEXTS + 1}", values)]
+
+
+def _candidate_refs(connection: Connection, texts: Sequence[int], after: int,
+                    count: int) -> list[tuple[int, int]]:
+    """The first ``count`` posts above id ``after`` with one of the ``texts``, as ``(post id,
+    text key)``.
+
+    Each text's posts are already in post order in the primary key: for a few texts SQLite
+    merges them without sorting and stops at the LIMIT (``EXPLAIN QUERY PLAN``: MERGE (UNION)),
+    so a text relayed 100,000 times costs ``count`` rows, not 100,000. Past ``_UNION_TEXTS``
+    texts (a statement that long costs more to prepare than it saves) their posts are read whole
+    and sorted.
     """
     mark = _mark(connection)
-    sql = " UNION ".join([f"SELECT post_ref FROM lookup_bands WHERE band_key = {mark} AND post_ref > {mark}"]
-                         * len(keys)) + f" ORDER BY 1 LIMIT {mark}"
-    values = [value for key in keys for value in (key, after)] + [count]
-    return [ref for (ref,) in _fetch(connection, sql, values)]
+    if len(texts) <= _UNION_TEXTS:
+        sql = " UNION ".join(
+            [f"SELECT post_ref, text_key FROM lookup_texts WHERE text_key = {mark} AND post_ref > {mark}"]
+            * len(texts)) + f" ORDER BY 1 LIMIT {mark}"
+        values = [value for key in texts for value in (key, after)] + [count]
+    else:
+        which, values = _one_of(connection, "text_key", texts)
+        sql = (f"SELECT post_ref, text_key FROM lookup_texts WHERE {which} AND post_ref > {mark} "
+               f"ORDER BY 1 LIMIT {mark}")
+        values = [*values, after, count]
+    return [(ref, key) for ref, key in _fetch(connection, sql, values)]
 
 
-def _read_candidates(connection: Connection, refs: list[int], scope: _Scope, into: _Candidates) -> None:
-    """Append the posts ``refs`` (those still stored) in ``scope`` to ``into``, in id order."""
+def _read_candidates(connection: Connection, refs: list[tuple[int, int]], scope: _Scope,
+                     into: _Candidates) -> None:
+    """Append the posts ``refs`` (post id, text key; those still stored) in ``scope`` to
+    ``into``, in id order."""
     if not refs:
         return
-    ids, values = _one_of(connection, "id", refs)
+    text_of = dict(refs)
+    ids, values = _one_of(connection, "id", list(text_of))
     cursor = connection.connection.cursor()
     try:
         cursor.execute("SELECT id, dataset_id, created_at, text, platform, account_id, handle "
@@ -349,6 +463,7 @@ def _read_candidates(connection: Connection, refs: list[int], scope: _Scope, int
                     into.platforms.append(platform)
                     into.account_ids.append(account_id)
                     into.handles.append(handle)
+                    into.text_keys.append(text_of[ref])
     finally:
         cursor.close()
 

@@ -80,27 +80,43 @@ def rejections(engine: Engine, dataset_id: int, limit: int = 100) -> list[Reject
 
 _POST_FIELDS = ("platform", "post_id", "account_id", "handle", "created_at", "text", "repost_of",
                 "reply_to", "quote_of", "urls", "hashtags", "mentions", "lang", "client")
+_TEXT_FIELDS = ("platform", "post_id", "account_id", "created_at", "text", "repost_of")
 
 
 def _as_list(value: Any) -> tuple[str, ...]:
-    return tuple(orjson.loads(value) if isinstance(value, str | bytes) else value or ())
+    if not value or value == "[]":   # most posts have no links, hashtags or mentions
+        return ()
+    return tuple(orjson.loads(value) if isinstance(value, str | bytes) else value)
 
 
 def _as_time(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite: SQLAlchemy's naive UTC text
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if isinstance(value, str):  # SQLite: SQLAlchemy's naive UTC text (parsed with its zone: 5x faster)
+        return datetime.fromisoformat(value + "+00:00")
     moment: datetime = value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _post(row: Any) -> Post:
+def _post(row: Any, lists: dict[Any, tuple[str, ...]] | None = None) -> Post:
+    """A stored row as a Post; ``lists`` caches decoded lists (pushed links and tags repeat)."""
     (platform, post_id, account_id, handle, created_at, text, repost_of, reply_to, quote_of,
      urls, hashtags, mentions, lang, client) = row
+    decode = _as_list if lists is None else _cached_list(lists)
     return Post(platform=platform, post_id=post_id, account_id=account_id, handle=handle,
                 created_at=_as_time(created_at), text=text, repost_of=repost_of,
-                reply_to=reply_to, quote_of=quote_of, urls=_as_list(urls),
-                hashtags=_as_list(hashtags), mentions=_as_list(mentions), lang=lang,
+                reply_to=reply_to, quote_of=quote_of, urls=decode(urls),
+                hashtags=decode(hashtags), mentions=decode(mentions), lang=lang,
                 client=client)
+
+
+def _cached_list(lists: dict[Any, tuple[str, ...]]) -> Any:
+    def decode(value: Any) -> tuple[str, ...]:
+        if not value or value == "[]" or not isinstance(value, str | bytes):
+            return _as_list(value)
+        found = lists.get(value)
+        if found is None:
+            found = lists[value] = _as_list(value)
+        return found
+    return decode
 
 
 def account_creation(engine: Engine) -> dict[tuple[str, str], datetime]:
@@ -125,17 +141,46 @@ def iter_posts(engine: Engine, since: datetime | None = None, until: datetime | 
     Columns are read raw and converted here: SQLAlchemy's per-value JSON and time processing
     cost three times the rest of the read (measured on 311k posts).
     """
+    lists: dict[Any, tuple[str, ...]] = {}
+    with engine.connect() as c:
+        query = _posts_query(_POST_FIELDS, since, until)
+        for row in c.execution_options(yield_per=batch).execute(query):
+            yield _post(row, lists)
+
+
+def iter_post_texts(engine: Engine, since: datetime | None = None, until: datetime | None = None,
+                    batch: int = 5000) -> Iterator[Post]:
+    """The posts of ``iter_posts``, in its order, with only what fingerprinting reads (ids,
+    author, time, text, repost target): a third of the reading."""
+    with engine.connect() as c:
+        query = _posts_query(_TEXT_FIELDS, since, until)
+        for platform, post_id, account_id, created_at, text, repost_of in c.execution_options(
+                yield_per=batch).execute(query):
+            yield Post(platform, post_id, account_id, _as_time(created_at), text, repost_of=repost_of)
+
+
+def count_posts_between(engine: Engine, since: datetime | None = None,
+                        until: datetime | None = None) -> int:
+    """How many posts ``iter_posts`` gives for these bounds."""
     complete = select(DatasetRow.id).where(DatasetRow.status == "complete")
-    columns = [type_coerce(getattr(PostRow, name), _RAW[name]) for name in _POST_FIELDS]
+    query = select(func.count()).select_from(PostRow).where(PostRow.dataset_id.in_(complete))
+    if since is not None:
+        query = query.where(PostRow.created_at >= since)
+    if until is not None:
+        query = query.where(PostRow.created_at < until)
+    with engine.connect() as c:
+        return int(c.execute(query).scalar_one())
+
+
+def _posts_query(fields: tuple[str, ...], since: datetime | None, until: datetime | None) -> Any:
+    complete = select(DatasetRow.id).where(DatasetRow.status == "complete")
+    columns = [type_coerce(getattr(PostRow, name), _RAW[name]) for name in fields]
     query = select(*columns).where(PostRow.dataset_id.in_(complete))
     if since is not None:
         query = query.where(PostRow.created_at >= since)
     if until is not None:
         query = query.where(PostRow.created_at < until)
-    query = query.order_by(PostRow.created_at, PostRow.platform, PostRow.post_id)
-    with engine.connect() as c:
-        for row in c.execution_options(yield_per=batch).execute(query):
-            yield _post(row)
+    return query.order_by(PostRow.created_at, PostRow.platform, PostRow.post_id)
 
 
 _RAW = {name: NullType() for name in _POST_FIELDS}

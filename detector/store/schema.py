@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -324,15 +325,28 @@ class ReportRow(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class LookupTextRow(Base):
+    """The text-lookup index, part 1: one row per indexed post, naming its normalized text by a
+    64-bit hash. No foreign key on purpose: a row whose post is gone is dropped by the join, and
+    deleting posts stays cheap (the index on ``post_ref`` finds a deleted post's row) (0008)."""
+
+    __tablename__ = "lookup_texts"
+    __table_args__ = (Index("ix_lookup_texts_post_ref", "post_ref"),
+                      {"sqlite_with_rowid": False})
+
+    text_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    post_ref: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class LookupBandRow(Base):
-    """The text-lookup index: one row per (MinHash band key, post). No foreign key on purpose:
-    a band whose post is gone is dropped by the join, and deleting posts stays cheap."""
+    """The text-lookup index, part 2: one row per (MinHash band key, distinct normalized text),
+    however many posts carry that text (0008)."""
 
     __tablename__ = "lookup_bands"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    post_ref: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    text_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
 class LookupStateRow(Base):
@@ -343,3 +357,48 @@ class LookupStateRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_post_ref: Mapped[int] = mapped_column(BigInteger, default=0)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class IncrementalStateRow(Base):
+    """The cache an incremental detection starts from (one row): which posts a full run covered,
+    with which parameters, and its events, pair totals and account tallies as one blob (0007)."""
+
+    __tablename__ = "incremental_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    params_hash: Mapped[str] = mapped_column(String(64))
+    datasets: Mapped[list[int]] = mapped_column(JSON)
+    posts: Mapped[int] = mapped_column(BigInteger)
+    last_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_platform: Mapped[str] = mapped_column(String(32))
+    last_post_id: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IncrementalContentRow(Base):
+    """Which posts carry a content (signal, key): a post by its position in detection order and
+    its ``posts.id``. ``key_hash`` finds a content's posts without indexing long URLs (0007)."""
+
+    __tablename__ = "incremental_contents"
+    __table_args__ = (Index("ix_incremental_contents_position", "position"),
+                      {"sqlite_with_rowid": False})
+
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    signal: Mapped[str] = mapped_column(String(16), primary_key=True)
+    post_ref: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(Text)
+
+
+class IncrementalBandRow(Base):
+    """Detection's LSH buckets: per (band, bucket key) the first and last text post in it, by
+    position: all a new post is compared with (``near_duplicate_pairs``' bucket rule) (0007)."""
+
+    __tablename__ = "incremental_bands"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    first_position: Mapped[int] = mapped_column(BigInteger)
+    last_position: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,142 @@
+"""Use the second core: fingerprint texts in a forked child while this process links the rest.
+
+Fingerprinting (normalizing, MinHash, LSH) and linking the other signals (reposts, links,
+replies, hashtag sets) need the same posts but not each other's results, and each takes seconds
+on a month of posts. ``linked`` runs the first in a child made by ``fork`` and the second here,
+then links the texts. The child either sees this process's posts (``fork`` shares them without a
+copy) or, started by ``fingerprint_stored`` before the posts are read, reads the few columns it
+needs from the database itself, so that reading overlaps too.
+
+Events come out in the order ``co_action_events`` gives them (text first), so every later sum and
+result is identical to the serial path. The serial path runs instead for small inputs, where
+``fork`` is missing, and whenever the child fails, is late or read other posts than this process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from detector.link import SIGNALS, Event, co_action_events
+from detector.records import Post
+
+MIN_POSTS = 50_000           # below this a fork costs more than it saves
+
+
+@dataclass
+class Pending:
+    """A child computing ``(groups, fingerprints)``; ``stored``: it reads the posts itself."""
+
+    receive: Any
+    child: Any
+    stored: bool
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def fingerprint_stored(url: str, count: int, since: datetime | None, until: datetime | None,
+                       params: Any) -> Pending | None:
+    """Start a child that reads what ``iter_posts(url, since, until)`` will give (``count``
+    posts, about) and fingerprints them; None when not worth it or not possible."""
+    if count < MIN_POSTS or not can_fork() or params.preset != "default":
+        return None
+    return _start(_stored_child, (url, since, until, params), stored=True)
+
+
+def linked(posts: Sequence[Post], params: Any,
+           pending: Pending | None = None) -> tuple[dict[int, str], Any, list[Event]]:
+    """Text groups, fingerprints and every co-action event of ``posts`` (in time order);
+    ``params`` is a ``DetectParams``; ``pending`` a child started by ``fingerprint_stored``."""
+    from detector.detect import fingerprint_texts  # detect imports this module
+
+    if pending is None and len(posts) >= MIN_POSTS and can_fork():
+        pending = _start(_posts_child, (posts, params), stored=False)
+    if pending is None:
+        groups, prints = fingerprint_texts(posts, params)
+        return groups, prints, list(co_action_events(posts, groups, params.link))
+    others = list(co_action_events(posts, {}, params.link, SIGNALS[1:]))
+    answer = _finish(pending, _patience(len(posts)))
+    if answer is not None and pending.stored:
+        count, digest, groups, prints = answer
+        answer = (groups, prints) if (count, digest) == (len(posts), order_digest(posts)) else None
+    groups, prints = answer if answer is not None else fingerprint_texts(posts, params)
+    texts = list(co_action_events(posts, groups, params.link, SIGNALS[:1]))
+    return groups, prints, texts + others
+
+
+def order_digest(posts: Sequence[Post]) -> str:
+    """Which posts, in which order: the child's reading must match this process's."""
+    joined = "\n".join(f"{p.platform}\t{p.post_id}" for p in posts)
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _patience(posts: int) -> float:
+    """Seconds to wait for the child: generous (10x its usual pace), never endless."""
+    return 120.0 + posts / 5000
+
+
+def _start(target: Any, args: tuple[Any, ...], *, stored: bool) -> Pending:
+    context: Any = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=target, args=(send, *args), name="cib-fingerprint", daemon=True)
+    child.start()
+    send.close()
+    return Pending(receive, child, stored)
+
+
+def _finish(pending: Pending, patience: float) -> Any:
+    """The child's answer, or None if it died, failed or is late (then it is stopped)."""
+    try:
+        return _receive(pending.receive, patience)
+    finally:
+        pending.receive.close()
+        pending.child.join(timeout=5)
+        if pending.child.is_alive():
+            pending.child.kill()
+            pending.child.join()
+
+
+def _receive(receive: Any, patience: float) -> Any:
+    try:
+        if not receive.poll(patience):
+            return None
+        kind, payload = receive.recv()
+    except (EOFError, OSError):
+        return None
+    return payload if kind == "ok" else None
+
+
+def _posts_child(send: Any, posts: Sequence[Post], params: Any) -> None:
+    from detector.detect import fingerprint_texts
+
+    _answer(send, lambda: fingerprint_texts(posts, params))
+
+
+def _stored_child(send: Any, url: str, since: datetime | None, until: datetime | None,
+                  params: Any) -> None:
+    from detector.detect import fingerprint_texts
+    from detector.store.database import make_engine
+    from detector.store.reader import iter_post_texts
+
+    def work() -> tuple[int, str, dict[int, str], Any]:
+        engine = make_engine(url)            # never the parent's connections
+        posts = list(iter_post_texts(engine, since, until))
+        engine.dispose()
+        return (len(posts), order_digest(posts), *fingerprint_texts(posts, params))
+
+    _answer(send, work)
+
+
+def _answer(send: Any, work: Any) -> None:
+    try:
+        send.send(("ok", work()))
+    except Exception as exc:  # the parent falls back to fingerprinting itself
+        send.send(("error", repr(exc)))
+    finally:
+        send.close()

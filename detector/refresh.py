@@ -1,0 +1,148 @@
+"""Re-detection: incremental when the cache explains what changed since it was made (only new
+datasets, all of whose posts come after the cached ones), else a full run that rebuilds it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from detector.aside import fingerprint_stored
+from detector.cluster import Campaign
+from detector.detect import (
+    Detection,
+    DetectParams,
+    Fingerprints,
+    PostFacts,
+    Ties,
+    _similarities,
+    conclude,
+    post_facts,
+    tie,
+)
+from detector.fingerprint import signatures
+from detector.incremental import (
+    State,
+    behaviour,
+    build,
+    ordered_events,
+    params_hash,
+    per_account,
+    ties_graph,
+    update,
+)
+from detector.link import AccountKey
+from detector.model import Scorer
+from detector.normalize import normalize_text
+from detector.store import iter_posts
+from detector.store.reader import count_posts_between
+from detector.store.slices import (
+    SliceReader,
+    Watermark,
+    count_posts,
+    load_state,
+    new_posts,
+    post_refs,
+    posts_before,
+    save_full,
+    save_update,
+    texts_of,
+)
+
+
+@dataclass
+class Cached:
+    """A usable cache and the datasets it lacks."""
+
+    mark: Watermark
+    state: State
+    fresh: list[int]
+
+
+def plan(engine: Engine, params: DetectParams, datasets: Sequence[int], *, windowed: bool,
+         full: bool) -> Cached | str:
+    """The cache to update, or why the run must be a full one."""
+    if full:
+        return "asked for"
+    if windowed:
+        return "a time window was asked for"
+    if params.preset != "default":
+        return f"the {params.preset} preset"
+    cached = load_state(engine)
+    if cached is None:
+        return "no cache yet"
+    mark, state = cached
+    if mark.params_hash != params_hash(params):
+        return "parameters changed"
+    if not set(mark.datasets) <= set(datasets):
+        return "a dataset was deleted since the cache was made"
+    if count_posts(engine, mark.datasets) != mark.posts:
+        return "posts were removed since the cache was made"
+    fresh = [d for d in datasets if d not in set(mark.datasets)]
+    if fresh and mark.last is not None and posts_before(engine, fresh, mark.last):
+        return "new posts are older than the cached ones"
+    return Cached(mark, state, fresh)
+
+
+def _facts(engine: Engine, state: State, platform_of: Mapping[str, str], params: DetectParams,
+           created: Mapping[AccountKey, datetime] | None) -> PostFacts:
+    """The posts' facts from the tallies; texts read only for the posts cited as evidence."""
+    def texts(cited: set[str]) -> dict[str, str]:
+        return texts_of(engine, ((platform_of[i], i) for i in cited))
+
+    def similarities(found: Sequence[Campaign]) -> dict[tuple[str, str], float]:
+        wanted = {(p.account[0], p.post_id) for c in found for e in c.events if e.signal == "text"
+                  for p in e.participants}
+        known = texts_of(engine, wanted)
+        ids = sorted(known)
+        sigs = signatures([normalize_text(known[i]) for i in ids], params.fingerprint,
+                          normalized=True) if ids else None
+        return _similarities(found, Fingerprints({i: n for n, i in enumerate(ids)}, sigs))
+
+    return PostFacts(state.posts, per_account(state), lambda keep: behaviour(state, keep, created),
+                     texts, similarities)
+
+
+def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
+                       created: Mapping[AccountKey, datetime] | None,
+                       scorer: Scorer | None) -> tuple[Detection, dict[str, int]]:
+    """Update the cache with the posts of the new datasets and detect from it."""
+    state = cached.state
+    new = new_posts(engine, cached.fresh)
+    reader = SliceReader(engine)
+    changes = update(state, new, params, reader)
+    events = ordered_events(state)
+    platform = {p.post_id: p.account[0] for e in events for p in e.participants}
+    ties = Ties(params, events, ties_graph(state, params.graph))
+    result = conclude(ties, _facts(engine, state, platform, params, created), created, scorer)
+    last = new[-1][1] if new else None
+    mark = Watermark(cached.mark.params_hash, tuple(sorted({*cached.mark.datasets, *cached.fresh})),
+                     state.posts,
+                     (last.created_at, last.platform, last.post_id) if last else cached.mark.last)
+    save_update(engine, mark, state, changes)
+    return result, {"new_posts": len(new), "contents_touched": changes.touched,
+                    "posts_read": len(new) + reader.posts_read}
+
+
+def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
+                since: datetime | None, until: datetime | None,
+                created: Mapping[AccountKey, datetime] | None, scorer: Scorer | None,
+                *, cache: bool) -> tuple[Detection, dict[str, int]]:
+    """A full run (what ``detect`` gives), making the cache anew when ``cache``."""
+    url = engine.url.render_as_string(hide_password=False)
+    pending = fingerprint_stored(url, count_posts_between(engine, since, until), since, until,
+                                 params)
+    posts = list(iter_posts(engine, since, until))  # linking needs random access by index
+    ties = tie(posts, params, pending)              # the child read and fingerprinted meanwhile
+    result = conclude(ties, post_facts(posts, ties.prints, created), created, scorer)
+    if cache and params.preset == "default":
+        refs = post_refs(engine, datasets)
+        if len(refs) == len(posts):     # else a dataset completed meanwhile: no cache this time
+            state, contents, buckets = build(posts, ties)
+            last = posts[-1] if posts else None
+            mark = Watermark(params_hash(params), tuple(datasets), len(posts),
+                             (last.created_at, last.platform, last.post_id) if last else None)
+            save_full(engine, mark, state, contents, refs, buckets)
+    return result, {"posts_read": len(posts)}

@@ -1,0 +1,273 @@
+"""The incremental-detection cache's SQL: its state row, which posts carry each content, and the
+LSH buckets' ends (tables of migration 0007); and the few posts an incremental run reads."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, tuple_, update
+
+from detector.incremental import Bucket, Changes, Content, State, pack, unpack
+from detector.records import Post
+from detector.store.schema import (
+    IncrementalBandRow,
+    IncrementalContentRow,
+    IncrementalStateRow,
+    PostRow,
+)
+
+_CHUNK = 500                    # values bound per IN (...): far below SQLite's 32,766
+_BULK = 100_000
+_CONTENTS = "incremental_contents (key_hash, position, signal, post_ref, key)"
+_CONTENT_TYPES = ("bigint", "bigint", "text", "bigint", "text")
+_BANDS = "incremental_bands (band, band_key, first_position, last_position)"
+_BAND_TYPES = ("integer", "bigint", "bigint", "bigint")
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Which posts a cache covers: the datasets, their post count, and the last post in
+    detection order (time, platform, post id)."""
+
+    params_hash: str
+    datasets: tuple[int, ...]
+    posts: int
+    last: tuple[datetime, str, str] | None
+
+
+def key_hash(signal: str, key: str) -> int:
+    """A signed 64-bit digest of a content: indexable where a long URL is not."""
+    digest = hashlib.blake2b(f"{signal}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def load_state(engine: Engine) -> tuple[Watermark, State] | None:
+    """The cache, or ``None`` when no full run made one yet."""
+    with engine.connect() as c:
+        row = c.execute(select(_table(IncrementalStateRow)).where(IncrementalStateRow.id == 1)).first()
+    if row is None:
+        return None
+    last = (row.last_time, row.last_platform, row.last_post_id) if row.last_time else None
+    mark = Watermark(row.params_hash, tuple(row.datasets), row.posts, last)
+    state = unpack(zlib.decompress(row.blob))
+    return (mark, state) if state is not None else None
+
+
+def _state_values(mark: Watermark, state: State) -> dict[str, Any]:
+    last_time, platform, post_id = mark.last or (None, "", "")
+    return {"id": 1, "params_hash": mark.params_hash, "datasets": list(mark.datasets),
+            "posts": mark.posts, "last_time": last_time, "last_platform": platform,
+            "last_post_id": post_id, "created_at": datetime.now(UTC),
+            "blob": zlib.compress(pack(state), 1)}
+
+
+def forget_cache(target: Engine | Connection) -> None:
+    """Drop the cache (a deleted dataset must leave no trace; the next run is a full one)."""
+    if isinstance(target, Engine):
+        with target.begin() as c:
+            forget_cache(c)
+        return
+    for row_type in (IncrementalStateRow, IncrementalContentRow, IncrementalBandRow):
+        target.execute(delete(row_type))
+
+
+def _table(row_type: type) -> Table:
+    table: Table = row_type.__table__  # type: ignore[attr-defined]
+    return table
+
+
+
+def _bulk(c: Connection, into: str, types: Sequence[str], columns: Sequence[list[Any]]) -> None:
+    """Insert rows given as columns: PostgreSQL as arrays in one statement, SQLite with the
+    driver's executemany (SQLAlchemy's per-row processing cost more than the full run itself)."""
+    count = len(columns[0]) if columns else 0
+    for start in range(0, count, _BULK):
+        part = [column[start:start + _BULK] for column in columns]
+        if c.dialect.name == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            c.exec_driver_sql(f"INSERT INTO {into} SELECT * FROM unnest({arrays})", tuple(part))
+        else:
+            marks = ", ".join("?" * len(types))
+            c.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", list(zip(*part, strict=True)))
+
+
+def save_full(engine: Engine, mark: Watermark, state: State, contents: Sequence[tuple[str, str, int]],
+              refs: Sequence[int], buckets: npt.NDArray[np.int64]) -> None:
+    """Replace the cache with a full run's: ``refs[position]`` is the post at each position,
+    ``buckets`` rows ``(band, band key, first position, last position)``."""
+    rows = sorted((key_hash(signal, key), position, signal, refs[position], key)
+                  for signal, key, position in contents)    # in key order: sequential b-tree inserts
+    with engine.begin() as c:
+        forget_cache(c)
+        _bulk(c, _CONTENTS, _CONTENT_TYPES, [list(column) for column in zip(*rows, strict=True)])
+        ordered = buckets[np.lexsort((buckets[:, 1], buckets[:, 0]))]
+        _bulk(c, _BANDS, _BAND_TYPES, [ordered[:, i].tolist() for i in range(4)])
+        c.execute(_table(IncrementalStateRow).insert(), _state_values(mark, state))
+
+
+def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes) -> None:
+    """Write an incremental run's changes and its new state, in one transaction."""
+    with engine.begin() as c:
+        for old, label in changes.relabelled.items():
+            c.execute(update(IncrementalContentRow)
+                      .where(IncrementalContentRow.key_hash == key_hash("text", f"t{old}"),
+                             IncrementalContentRow.signal == "text")
+                      .values(key_hash=key_hash("text", f"t{label}"), key=f"t{label}"))
+        rows = sorted((key_hash(signal, key), position, signal, ref, key)
+                      for signal, key, position, ref in changes.contents)
+        _bulk(c, _CONTENTS, _CONTENT_TYPES, [list(column) for column in zip(*rows, strict=True)])
+        known = changes.existing
+        moved = [{"b_band": band, "b_key": key, "b_first": first, "b_last": last}
+                 for (band, key), (first, last) in sorted(changes.buckets.items()) if (band, key) in known]
+        if moved:                       # one statement, many parameter sets
+            c.execute(update(IncrementalBandRow)
+                      .where(IncrementalBandRow.band == bindparam("b_band"),
+                             IncrementalBandRow.band_key == bindparam("b_key"))
+                      .values(first_position=bindparam("b_first"), last_position=bindparam("b_last")),
+                      moved)
+        fresh = sorted((band, key, first, last) for (band, key), (first, last) in changes.buckets.items()
+                       if (band, key) not in known)
+        _bulk(c, _BANDS, _BAND_TYPES, [list(column) for column in zip(*fresh, strict=True)])
+        c.execute(update(IncrementalStateRow).where(IncrementalStateRow.id == 1)
+                  .values(**_state_values(mark, state)))
+
+
+def _bucket_ends(c: Connection, buckets: Sequence[Bucket]) -> dict[Bucket, tuple[int, int]]:
+    by_band: dict[int, list[int]] = defaultdict(list)
+    for band, key in buckets:
+        by_band[band].append(key)
+    found: dict[Bucket, tuple[int, int]] = {}
+    for band, keys in sorted(by_band.items()):       # band first: the primary key's order
+        for chunk in _chunks(sorted(keys)):
+            rows = c.execute(select(IncrementalBandRow.band_key, IncrementalBandRow.first_position,
+                                    IncrementalBandRow.last_position)
+                             .where(IncrementalBandRow.band == band,
+                                    IncrementalBandRow.band_key.in_(chunk)))
+            found.update({(band, key): (first, last) for key, first, last in rows})
+    return found
+
+
+def _post(row: Any) -> Post:
+    return Post(platform=row.platform, post_id=row.post_id, account_id=row.account_id,
+                handle=row.handle, created_at=row.created_at, text=row.text,
+                repost_of=row.repost_of, reply_to=row.reply_to, quote_of=row.quote_of,
+                urls=tuple(row.urls or ()), hashtags=tuple(row.hashtags or ()),
+                mentions=tuple(row.mentions or ()), lang=row.lang, client=row.client)
+
+
+_COLUMNS = (PostRow.id, PostRow.platform, PostRow.post_id, PostRow.account_id, PostRow.handle,
+            PostRow.created_at, PostRow.text, PostRow.repost_of, PostRow.reply_to, PostRow.quote_of,
+            PostRow.urls, PostRow.hashtags, PostRow.mentions, PostRow.lang, PostRow.client)
+_ORDER = (PostRow.created_at, PostRow.platform, PostRow.post_id)   # as store.iter_posts
+
+
+def post_refs(engine: Engine, datasets: Sequence[int]) -> list[int]:
+    """``posts.id`` of the posts of ``datasets`` in detection order (``iter_posts``' order)."""
+    with engine.connect() as c:
+        return list(c.execute(select(PostRow.id).where(PostRow.dataset_id.in_(datasets))
+                              .order_by(*_ORDER)).scalars())
+
+
+def count_posts(engine: Engine, datasets: Sequence[int]) -> int:
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(PostRow)
+                             .where(PostRow.dataset_id.in_(datasets))).scalar_one())
+
+
+def new_posts(engine: Engine, datasets: Sequence[int]) -> list[tuple[int, Post]]:
+    """The posts of ``datasets`` with their ``posts.id``, in detection order."""
+    with engine.connect() as c:
+        rows = c.execute(select(*_COLUMNS).where(PostRow.dataset_id.in_(datasets)).order_by(*_ORDER))
+        return [(row.id, _post(row)) for row in rows]
+
+
+def posts_before(engine: Engine, datasets: Sequence[int], last: tuple[datetime, str, str]) -> int:
+    """How many posts of ``datasets`` do not come after ``last`` in detection order."""
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(PostRow).where(
+            PostRow.dataset_id.in_(datasets), tuple_(*_ORDER) <= tuple_(*last))).scalar_one())
+
+
+def last_post(engine: Engine, datasets: Sequence[int]) -> tuple[datetime, str, str] | None:
+    with engine.connect() as c:
+        row = c.execute(select(*_ORDER).where(PostRow.dataset_id.in_(datasets))
+                        .order_by(*(column.desc() for column in _ORDER)).limit(1)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def texts_of(engine: Engine, ids: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Post id -> text of the posts ``(platform, post id)``."""
+    by_platform: dict[str, set[str]] = defaultdict(set)
+    for platform, post_id in ids:
+        by_platform[platform].add(post_id)
+    found = {}
+    with engine.connect() as c:       # a platform and ids: the unique index; row values are not
+        for platform, wanted in sorted(by_platform.items()):
+            for chunk in _chunks(sorted(wanted)):
+                rows = c.execute(select(PostRow.post_id, PostRow.text).where(
+                    PostRow.platform == platform, PostRow.post_id.in_(chunk)))
+                found.update({post_id: text for post_id, text in rows})
+    return found
+
+
+class SliceReader:
+    """The reads of an incremental update (``incremental.CacheReader``), counting posts read."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.posts_read = 0
+
+    def bucket_ends(self, buckets: Sequence[Bucket]) -> dict[Bucket, tuple[int, int]]:
+        with self.engine.connect() as c:
+            return _bucket_ends(c, buckets)
+
+    def text_posts(self, positions: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Position -> (post ref, text group label) of old fingerprinted posts."""
+        found = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(positions):
+                rows = c.execute(select(IncrementalContentRow.position, IncrementalContentRow.post_ref,
+                                        IncrementalContentRow.key)
+                                 .where(IncrementalContentRow.position.in_(chunk),
+                                        IncrementalContentRow.signal == "text"))
+                found.update({position: (ref, int(key[1:])) for position, ref, key in rows})
+        return found
+
+    def posts(self, refs: Sequence[int]) -> dict[int, Post]:
+        found = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(refs):
+                found.update({row.id: _post(row) for row in
+                              c.execute(select(*_COLUMNS).where(PostRow.id.in_(chunk)))})
+        self.posts_read += len(found)
+        return found
+
+    def content_posts(self, contents: Sequence[Content]) -> dict[Content, list[tuple[int, int]]]:
+        """(position, post ref) of the stored posts of each content."""
+        by_hash = {key_hash(signal, key): (signal, key) for signal, key in contents}
+        found: dict[Content, list[tuple[int, int]]] = defaultdict(list)
+        with self.engine.connect() as c:
+            for chunk in _chunks(sorted(by_hash)):
+                rows = c.execute(select(IncrementalContentRow.key_hash, IncrementalContentRow.signal,
+                                        IncrementalContentRow.key, IncrementalContentRow.position,
+                                        IncrementalContentRow.post_ref)
+                                 .where(IncrementalContentRow.key_hash.in_(chunk)))
+                for digest, signal, key, position, ref in rows:
+                    if by_hash[digest] == (signal, key):
+                        found[(signal, key)].append((position, ref))
+        return dict(found)
+
+

@@ -1,0 +1,98 @@
+"""Fingerprinting in a forked child gives the serial path's events, groups and results exactly."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from detector import aside
+from detector.detect import DetectParams, detect, fingerprint_texts
+from detector.link import co_action_events
+from detector.load import IngestOptions, ingest_file
+from detector.simulate import SimulationParams, simulate
+from detector.store import iter_posts
+from tests.factories import write_file
+from tests.test_detect import hand_made
+
+needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                                reason="the child is made with fork")
+
+
+@pytest.fixture(scope="module")
+def simulated() -> list:
+    return simulate(SimulationParams(seed=5, accounts=300, days=3)).posts
+
+
+@needs_fork
+@pytest.mark.parametrize("which", ["hand_made", "simulated"])
+def test_the_forked_child_links_exactly_like_the_serial_path(which: str, simulated: list,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    posts = hand_made() if which == "hand_made" else simulated
+    params = DetectParams()
+    groups, prints = fingerprint_texts(posts, params)
+    serial = list(co_action_events(posts, groups, params.link))
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    forked_groups, forked_prints, forked = aside.linked(posts, params)
+    assert forked == serial                      # same events, same order: sums stay identical
+    assert forked_groups == groups
+    assert forked_prints.row_of == prints.row_of
+    assert (forked_prints.signatures == prints.signatures).all()
+
+
+@needs_fork
+def test_detection_is_identical_with_and_without_the_child(simulated: list,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = detect(simulated)
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    forked = detect(simulated)
+    assert [c.members for c in forked.campaigns] == [c.members for c in serial.campaigns]
+    assert {a: s.score for a, s in forked.scores.items()} == {a: s.score for a, s in serial.scores.items()}
+    assert forked.similarity == serial.similarity and forked.counts == serial.counts
+
+
+@needs_fork
+def test_a_child_that_dies_without_answering_is_seen_as_no_answer() -> None:
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=send.close)     # closes its end and exits: no answer
+    child.start()
+    send.close()
+    child.join()
+    assert aside._receive(receive, 5.0) is None
+
+
+@needs_fork
+def test_a_child_reading_the_database_itself_links_like_the_serial_path(
+        engine, database_url: str, simulated: list, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
+    posts = list(iter_posts(engine))
+    params = DetectParams()
+    groups, _ = fingerprint_texts(posts, params)
+    serial = list(co_action_events(posts, groups, params.link))
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    pending = aside.fingerprint_stored(database_url, len(posts), None, None, params)
+    assert pending is not None and pending.stored
+    assert aside.linked(posts, params, pending)[2] == serial
+
+
+@needs_fork
+def test_a_child_that_read_other_posts_is_not_believed(engine, database_url: str, simulated: list,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
+    posts = list(iter_posts(engine))[1:]          # as if a post was deleted between the reads
+    params = DetectParams()
+    groups, _ = fingerprint_texts(posts, params)
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    pending = aside.fingerprint_stored(database_url, len(posts), None, None, params)
+    assert aside.linked(posts, params, pending)[:1] == (groups,)
+
+
+def test_small_inputs_stay_in_this_process() -> None:
+    posts = hand_made()
+    assert len(posts) < aside.MIN_POSTS
+    groups, _, events = aside.linked(posts, DetectParams())
+    assert events and groups

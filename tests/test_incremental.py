@@ -1,0 +1,146 @@
+"""Incremental re-detection gives what a full run on all the posts gives, reading few posts."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from detector.cli import main
+from detector.detect import Detection, DetectParams
+from detector.load import IngestOptions, ingest_file
+from detector.pipeline import run_detection
+from detector.records import Post
+from detector.simulate import SimulationParams, simulate
+from detector.store.queries import delete_dataset
+from detector.store.slices import load_state
+from tests.factories import post, write_file
+
+_NAMES = itertools.count()
+BASE = ("the committee will publish its full report on the regional water supply next tuesday "
+        "after months of hearings with farmers engineers and the mayors of every town downstream")
+
+
+def ingest(engine: Engine, folder: Path, posts: Sequence[Post]) -> int:
+    path = write_file(folder / f"part{next(_NAMES)}.jsonl", "twarc2", posts)
+    report = ingest_file(engine, path, IngestOptions(parallel=False))
+    assert report.dataset_id is not None
+    return report.dataset_id
+
+
+def assert_same(incremental: Detection, full: Detection) -> None:
+    """Campaigns (members), ties and scores equal; weights within 1e-9."""
+    assert incremental.path.startswith("incremental") and full.path.startswith("full")
+    members = sorted((c.kind, c.members, c.campaign_id, c.score) for c in incremental.campaigns)
+    assert members == sorted((c.kind, c.members, c.campaign_id, c.score) for c in full.campaigns)
+    assert sorted(incremental.graph.edges) == sorted(full.graph.edges)
+    for a, b, data in full.graph.edges(data=True):
+        mine = incremental.graph.edges[a, b]
+        assert mine["weight"] == pytest.approx(data["weight"], abs=1e-9)
+        assert (mine["contents"], mine["signals"]) == (data["contents"], data["signals"])
+    assert incremental.scores.keys() == full.scores.keys()
+    for account, score in full.scores.items():
+        mine = incremental.scores[account]
+        assert (mine.score, mine.flagged, mine.subscores) == (score.score, score.flagged, score.subscores)
+        assert mine.features == pytest.approx(score.features, abs=1e-9)
+        assert [(e.key, p.post_id) for e, p in mine.evidence] == \
+            [(e.key, p.post_id) for e, p in score.evidence]
+    for key in ("posts", "accounts", "events", "ties", "campaigns", "flagged"):
+        assert incremental.counts[key] == full.counts[key], key
+    assert incremental.texts == full.texts and incremental.similarity == full.similarity
+
+
+def test_a_later_slice_updates_to_what_a_full_run_gives(engine: Engine, tmp_path: Path) -> None:
+    posts = simulate(SimulationParams(accounts=300, days=3)).posts
+    cut = posts[0].created_at + timedelta(days=2, hours=12)
+    ingest(engine, tmp_path, [p for p in posts if p.created_at < cut])
+    _, first = run_detection(engine, incremental=True)
+    assert first.path == "full: no cache yet"
+    ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
+    _, incremental = run_detection(engine, incremental=True)
+    assert incremental.counts["incremental"] == 1
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert full.path == "full: asked for" and full.counts["incremental"] == 0
+    assert_same(incremental, full)
+    assert incremental.counts["posts_read"] < full.counts["posts_read"] / 2
+
+
+def _group(n: int, accounts: range, seconds: float, text: str) -> list[Post]:
+    return [post(n + i, account=a, seconds=seconds + 10 * i, text=text) for i, a in enumerate(accounts)]
+
+
+def test_a_new_text_joining_two_groups_merges_them(engine: Engine, tmp_path: Path) -> None:
+    left = _group(1, range(1, 4), 0, BASE + " and the minister will attend today")  # MinHash 0.74 ...
+    right = _group(10, range(4, 7), 100, "breaking, read this now: " + BASE)       # ... between them
+    repeat = _group(20, range(1, 7), 7200, "an unrelated second push of the same six accounts now")
+    ingest(engine, tmp_path, left + right + repeat)
+    _, before = run_detection(engine, incremental=True)
+    cached = load_state(engine)
+    assert cached is not None
+    assert sum(signal == "text" for signal, _ in cached[1].contents) == 3    # left, right, repeat
+    ingest(engine, tmp_path, [post(30, account=7, seconds=7300, text=BASE)])  # close to both
+    _, incremental = run_detection(engine, incremental=True)
+    cached = load_state(engine)
+    assert cached is not None
+    joined = [events for (signal, _), (_, events) in cached[1].contents.items()
+              if signal == "text" and events[0].start == left[0].created_at]
+    assert len(joined) == 1 and {p.account[1] for p in joined[0][0].participants} >= {"1001", "1004"}
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert_same(incremental, full)
+    assert before.graph.number_of_edges() < full.graph.number_of_edges()
+
+
+def test_new_reposts_of_a_known_post_join_its_burst(engine: Engine, tmp_path: Path) -> None:
+    ring = [post(i, account=i, seconds=3 * i, repost_of="target", text="RT @news: x")
+            for i in range(1, 4)]
+    ingest(engine, tmp_path, ring)
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, [post(i, account=i, seconds=3 * i, repost_of="target", text="RT @news: x")
+                              for i in range(4, 7)])
+    _, incremental = run_detection(engine, incremental=True)
+    assert incremental.path == "incremental: 3 new posts, 1 contents touched"
+    cached = load_state(engine)
+    assert cached is not None
+    (_, events), = cached[1].contents.values()
+    assert [p.account[1] for p in events[0].participants] == [str(1000 + i) for i in range(1, 7)]
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert_same(incremental, full)
+
+
+def test_what_the_cache_cannot_explain_runs_in_full(engine: Engine, tmp_path: Path) -> None:
+    first = ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
+    assert run_detection(engine, incremental=True)[1].path == "full: no cache yet"
+    ingest(engine, tmp_path, _group(10, range(4, 7), 60, BASE))
+    assert run_detection(engine, incremental=True)[1].path.startswith("incremental: 3 new posts")
+    params = DetectParams()
+    changed = replace(params, link=replace(params.link, text_window=timedelta(minutes=5)))
+    assert run_detection(engine, changed, incremental=True)[1].path == "full: parameters changed"
+    assert run_detection(engine, incremental=True)[1].path == "full: parameters changed"
+    ingest(engine, tmp_path, _group(20, range(7, 9), 30, BASE))              # older than the cache
+    assert run_detection(engine, incremental=True)[1].path == "full: new posts are older than the cached ones"
+    delete_dataset(engine, first)
+    deleted = run_detection(engine, incremental=True)[1]
+    assert deleted.path == "full: a dataset was deleted since the cache was made"
+    again = run_detection(engine, incremental=True)[1]
+    assert again.path == "incremental: 0 new posts, 0 contents touched"
+
+
+def test_cib_detect_says_which_path_ran(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    first = write_file(tmp_path / "first.jsonl", "twarc2", _group(1, range(1, 4), 0, BASE))
+    later = write_file(tmp_path / "later.jsonl", "twarc2", _group(10, range(4, 7), 60, BASE))
+    assert main(["ingest", str(first), "--db", url]) == 0
+    assert main(["detect", "--db", url, "--incremental"]) == 0
+    assert "full: no cache yet" in capsys.readouterr().out
+    assert main(["ingest", str(later), "--db", url]) == 0
+    assert main(["detect", "--db", url, "--incremental"]) == 0
+    assert "incremental: 3 new posts, 1 contents touched" in capsys.readouterr().out
+    assert main(["detect", "--full", "--incremental", "--db", url]) == 0
+    assert "full: asked for" in capsys.readouterr().out
+    assert main(["detect", "--db", url]) == 0           # without --incremental: no cache kept
+    assert "incremental" not in capsys.readouterr().out
