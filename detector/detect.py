@@ -76,8 +76,9 @@ class Fingerprints:
         return float((self.signatures[a] == self.signatures[b]).mean())
 
 
-def fingerprint_texts(posts: Sequence[Post], params: DetectParams) -> tuple[dict[int, str], Fingerprints]:
-    """Near-duplicate group of each original post with enough text (reposts carry no own text)."""
+def text_rows(posts: Sequence[Post], params: DetectParams) -> tuple[list[int], list[str]]:
+    """Which posts are fingerprinted (originals with enough text: reposts carry no own text),
+    and their normalized texts."""
     chosen: list[int] = []
     texts: list[str] = []
     for i, post in enumerate(posts):
@@ -87,6 +88,12 @@ def fingerprint_texts(posts: Sequence[Post], params: DetectParams) -> tuple[dict
         if len(normalized) >= params.link.min_text_chars:
             chosen.append(i)
             texts.append(normalized)
+    return chosen, texts
+
+
+def fingerprint_texts(posts: Sequence[Post], params: DetectParams) -> tuple[dict[int, str], Fingerprints]:
+    """Near-duplicate group of each original post with enough text (see ``text_rows``)."""
+    chosen, texts = text_rows(posts, params)
     if not chosen:
         return {}, Fingerprints({}, None)
     sigs = signatures(texts, params.fingerprint, normalized=True)

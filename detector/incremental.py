@@ -29,6 +29,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
+from detector.detect import text_rows
 from detector.features import _entropy  # the same histogram entropy as a full run's features
 from detector.fingerprint import Signatures, signatures
 from detector.graph import GraphParams, Pair, PairStats, account_graph, pair_weights
@@ -153,15 +154,7 @@ def _by_content(events: Iterable[Event]) -> dict[Content, list[Event]]:
 
 def _text_rows(posts: Sequence[Post], params: DetectParams) -> tuple[list[int], list[str]]:
     """Which posts detection fingerprints (as ``detect.fingerprint_texts``), and their texts."""
-    chosen, texts = [], []
-    for i, post in enumerate(posts):
-        if post.repost_of:
-            continue
-        normalized = normalize_text(post.text)
-        if len(normalized) >= params.link.min_text_chars:
-            chosen.append(i)
-            texts.append(normalized)
-    return chosen, texts
+    return text_rows(posts, params)
 
 
 def bucket_keys(sigs: Signatures, params: DetectParams) -> Keys:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detector.detect import DetectParams
+from detector.detect import DetectParams, text_rows
 from detector.features import _Tally, tally_accounts
 from detector.fingerprint import (
     Indices,
@@ -40,7 +40,6 @@ from detector.fingerprint import (
 )
 from detector.graph import _BIT, GraphParams, Pair, PairStats, is_relay, pair_weights
 from detector.link import SIGNALS, AccountKey, Event, content_keys, key_events
-from detector.normalize import normalize_text
 from detector.records import Post
 
 SIGNAL_INDEX = {signal: i for i, signal in enumerate(SIGNALS)}
@@ -152,14 +151,7 @@ class Printed:
 
 def fingerprint_part(posts: list[Post], offset: int, params: DetectParams) -> Printed:
     """Signatures of the posts ``detect.fingerprint_texts`` chooses: originals with enough text."""
-    chosen, texts = [], []
-    for i, post in enumerate(posts):
-        if post.repost_of:
-            continue
-        normalized = normalize_text(post.text)
-        if len(normalized) >= params.link.min_text_chars:
-            chosen.append(i)
-            texts.append(normalized)
+    chosen, texts = text_rows(posts, params)
     sigs = signatures(texts, params.fingerprint, normalized=True)
     kept = np.flatnonzero(~_empty_rows(sigs)) if len(texts) else np.empty(0, dtype=np.int64)
     return Printed(posts, offset, np.array(chosen, dtype=np.int64), sigs, kept)
