@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchkit import run  # peak memory of the command itself, not of this process
 
 from detector.dumps import write_dump
 from detector.evaluate import evaluate
@@ -30,16 +30,6 @@ from detector.records import Post
 from detector.simulate import SimulationParams, simulate
 from detector.store import open_database
 from detector.store.detections import account_scores, latest_detection
-
-
-def run(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of a child command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
 
 
 def naive_flags(posts: list[Post], window: float = 600) -> dict[tuple[str, str], str | None]:
