@@ -85,7 +85,7 @@ def behaviour_features(tallies: Mapping[AccountKey, _Tally], first: Mapping[Acco
         if main is not None:
             features["main_client_share"] = round(t.clients[main] / t.posts, 4)
             features["main_client_rarity"] = round(1 - app_accounts[main] / everyone, 4)
-        if created and account in created:
+        if created and account in created and account in first:
             features["account_age_days"] = round((first[account] - created[account]).total_seconds()
                                                  / 86400, 2)
         result[account] = features

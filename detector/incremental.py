@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detector.detect import text_rows
-from detector.features import _entropy  # the same histogram entropy as a full run's features
+from detector.features import _Tally, behaviour_features
 from detector.fingerprint import Signatures, signatures
 from detector.graph import GraphParams, Pair, PairStats, account_graph, pair_weights
 from detector.link import SIGNALS, AccountKey, Event, Participation, co_action_events, content_keys
@@ -66,13 +66,9 @@ def _stats(total: PairTotal) -> PairStats:
 
 
 @dataclass
-class Tally:
-    """An account's posts, as ``features.account_behaviour`` counts them."""
+class Tally(_Tally):
+    """An account's posts, as ``features.account_behaviour`` counts them, and its first post's time."""
 
-    posts: int = 0
-    reposts: int = 0
-    hours: Counter[int] = field(default_factory=Counter)
-    clients: Counter[str] = field(default_factory=Counter)
     first: datetime | None = None
 
 
@@ -229,24 +225,10 @@ def behaviour(state: State, keep: Container[AccountKey],
               created: Mapping[AccountKey, datetime] | None = None) -> dict[AccountKey, dict[str, float]]:
     """``features.account_behaviour`` from the tallies instead of the posts."""
     everyone = max(len(set().union(*state.app_users.values())) if state.app_users else 0, 1)
-    result = {}
-    for account, t in state.tallies.items():
-        if account not in keep:
-            continue
-        main = t.clients.most_common(1)[0][0] if t.clients else None
-        features = {
-            "posts": float(t.posts),
-            "repost_ratio": round(t.reposts / t.posts, 4),
-            "hour_entropy": round(_entropy(t.hours.values(), 24), 4),
-        }
-        if main is not None:
-            features["main_client_share"] = round(t.clients[main] / t.posts, 4)
-            features["main_client_rarity"] = round(1 - len(state.app_users[main]) / everyone, 4)
-        if created and account in created and t.first is not None:
-            features["account_age_days"] = round((t.first - created[account]).total_seconds()
-                                                 / 86400, 2)
-        result[account] = features
-    return result
+    kept = {account: t for account, t in state.tallies.items() if account in keep}
+    first = {account: t.first for account, t in kept.items() if t.first is not None}
+    return behaviour_features(kept, first, {app: len(users) for app, users in state.app_users.items()},
+                              everyone, created)
 
 
 def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
