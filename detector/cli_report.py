@@ -7,13 +7,15 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from detector.cli_detect import RAW, parse_duration
 from detector.errors import CibError
-from detector.report.make import ReportOptions, Written, make_report
+
+if TYPE_CHECKING:   # the report pulls in matplotlib: imported when a report is made
+    from detector.report.make import Written
 
 EPILOG = """examples:
   cib report --out report/                       # what is new since the last report
@@ -59,6 +61,8 @@ def cmd_report(args: argparse.Namespace, engine: Engine) -> int:
     now = datetime.now(UTC)
     if args.top < 1:
         raise CibError(f"--top {args.top}: give 1 or more")
+    from detector.report.make import ReportOptions, make_report
+
     since = parse_duration(args.since) if args.since else None
     options = ReportOptions(out=expand_out(args.out, now), since=since,
                             since_label=args.since.strip() if args.since else "last",

@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from detector.train import QUICK, Plan, save, train
-
 EPILOG = """examples:
   cib train                       # the shipped model: models/scorer.joblib and scorer.json
   cib train --quick --out /tmp/m  # a small run that checks the whole path in seconds
@@ -20,6 +18,8 @@ def _say(message: str) -> None:
 
 
 def cmd_train(args: argparse.Namespace, _engine: object) -> int:
+    from detector.train import QUICK, Plan, save, train  # scikit-learn: imported when used
+
     scorer, card = train(QUICK if args.quick else Plan(), _say)
     path = save(scorer, card, args.out)
     pooled = card["held_out"]["pooled"]

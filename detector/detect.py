@@ -81,10 +81,13 @@ def text_rows(posts: Sequence[Post], params: DetectParams) -> tuple[list[int], l
     and their normalized texts."""
     chosen: list[int] = []
     texts: list[str] = []
+    normal_of: dict[str, str] = {}      # relays repeat raw texts: each is normalized once
     for i, post in enumerate(posts):
         if post.repost_of:
             continue
-        normalized = normalize_text(post.text)
+        normalized = normal_of.get(post.text)
+        if normalized is None:
+            normalized = normal_of[post.text] = normalize_text(post.text)
         if len(normalized) >= params.link.min_text_chars:
             chosen.append(i)
             texts.append(normalized)

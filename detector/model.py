@@ -22,15 +22,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sklearn
-from sklearn.pipeline import Pipeline
 
 from detector.errors import IncompatibleModel
 from detector.link import AccountKey
 from detector.score import AccountScore
+
+if TYPE_CHECKING:   # scikit-learn takes a second to import: only a trained scorer needs it
+    from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ def check_card(card: Mapping[str, Any]) -> None:
     if tuple(card.get("features", ())) != FEATURE_NAMES:
         raise IncompatibleModel("the model was trained on other features than this code computes; "
                                 "retrain with `cib train`")
+    import sklearn
+
     made = str(card.get("versions", {}).get("scikit-learn", ""))
     if made.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         raise IncompatibleModel(f"the model was saved by scikit-learn {made}, this is "

@@ -147,3 +147,12 @@ def test_a_directory_or_missing_file_is_a_clear_error(tmp_path: Path,
     assert main(["ingest", str(tmp_path), str(tmp_path / "gone.jsonl"), "--db", db]) == 1
     err = capsys.readouterr().err
     assert "is a directory" in err and "gone.jsonl: no such file" in err
+
+
+def test_the_command_line_imports_no_learning_or_plotting_library_until_used() -> None:
+    # every `cib` call pays its imports: scikit-learn and matplotlib cost seconds, and ingest,
+    # stats and the rule's detection need neither (a trained scorer and a report import them)
+    probe = ("import sys, detector.cli; "
+             "print(sorted(m for m in ('sklearn', 'matplotlib', 'scipy') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
