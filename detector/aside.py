@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from detector.link import SIGNALS, Event, co_action_events
-from detector.records import Post
+from detector.records import Post, Textual
 
 MIN_POSTS = 50_000           # below this a fork costs more than it saves
 
@@ -70,7 +70,7 @@ def linked(posts: Sequence[Post], params: Any,
     return groups, prints, texts + others
 
 
-def order_digest(posts: Sequence[Post]) -> str:
+def order_digest(posts: Sequence[Textual]) -> str:
     """Which posts, in which order: the child's reading must match this process's."""
     joined = "\n".join(f"{p.platform}\t{p.post_id}" for p in posts)
     return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

@@ -20,7 +20,7 @@ from detector.graph import GraphParams, account_graph, pair_weights
 from detector.link import AccountKey, Event, LinkParams
 from detector.model import Scorer, rescore
 from detector.normalize import normalize_text
-from detector.records import Post
+from detector.records import Post, Textual
 from detector.score import AccountScore, ScoreParams, score_accounts, score_campaigns
 
 
@@ -76,7 +76,7 @@ class Fingerprints:
         return float((self.signatures[a] == self.signatures[b]).mean())
 
 
-def text_rows(posts: Sequence[Post], params: DetectParams) -> tuple[list[int], list[str]]:
+def text_rows(posts: Sequence[Textual], params: DetectParams) -> tuple[list[int], list[str]]:
     """Which posts are fingerprinted (originals with enough text: reposts carry no own text),
     and their normalized texts."""
     chosen: list[int] = []
@@ -94,7 +94,7 @@ def text_rows(posts: Sequence[Post], params: DetectParams) -> tuple[list[int], l
     return chosen, texts
 
 
-def fingerprint_texts(posts: Sequence[Post], params: DetectParams) -> tuple[dict[int, str], Fingerprints]:
+def fingerprint_texts(posts: Sequence[Textual], params: DetectParams) -> tuple[dict[int, str], Fingerprints]:
     """Near-duplicate group of each original post with enough text (see ``text_rows``)."""
     chosen, texts = text_rows(posts, params)
     if not chosen:

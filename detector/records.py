@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,28 @@ class Post:
     mentions: tuple[str, ...] = ()
     lang: str | None = None
     client: str | None = None
+
+
+class PostText(NamedTuple):
+    """What fingerprinting reads of a post, and no more: a third of the reading of a ``Post``."""
+
+    platform: str
+    post_id: str
+    text: str
+    repost_of: str | None
+
+
+class Textual(Protocol):
+    """A ``Post`` or a ``PostText``: what fingerprinting and its order check read."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def post_id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def repost_of(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,10 @@ from detector import aside
 from detector.detect import DetectParams, detect, fingerprint_texts
 from detector.link import co_action_events
 from detector.load import IngestOptions, ingest_file
+from detector.records import PostText
 from detector.simulate import SimulationParams, simulate
 from detector.store import iter_posts
+from detector.store.reader import iter_post_texts
 from tests.factories import write_file
 from tests.test_detect import hand_made
 
@@ -76,6 +78,37 @@ def test_a_child_reading_the_database_itself_links_like_the_serial_path(
     pending = aside.fingerprint_stored(database_url, len(posts), None, None, params)
     assert pending is not None and pending.stored
     assert aside.linked(posts, params, pending)[2] == serial
+
+
+@needs_fork
+def test_the_child_reading_the_database_is_believed_and_agrees_with_this_process(
+        engine, database_url: str, simulated: list, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # not only the same events (the serial fallback would give those too): the child's own answer
+    # passes the order check, so its reading is the one this process reads
+    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
+    posts = list(iter_posts(engine))
+    params = DetectParams()
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    pending = aside.fingerprint_stored(database_url, len(posts), None, None, params)
+    assert pending is not None
+    count, digest, groups, prints = aside._finish(pending, 60.0)
+    assert (count, digest) == (len(posts), aside.order_digest(posts))
+    expected_groups, expected_prints = fingerprint_texts(posts, params)
+    assert groups == expected_groups and prints.row_of == expected_prints.row_of
+    assert (prints.signatures == expected_prints.signatures).all()
+
+
+def test_the_text_reading_gives_what_fingerprinting_reads_of_every_post_in_order(
+        engine, simulated: list, tmp_path: Path) -> None:
+    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
+    posts = list(iter_posts(engine))
+    middle = posts[len(posts) // 2].created_at
+    for since, until in ((None, None), (middle, None), (None, middle)):
+        whole = list(iter_posts(engine, since, until))
+        texts = list(iter_post_texts(engine, since, until))
+        assert texts == [PostText(p.platform, p.post_id, p.text, p.repost_of) for p in whole]
+        assert any(t.repost_of for t in texts) and any(not t.repost_of for t in texts)
 
 
 @needs_fork

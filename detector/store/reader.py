@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import Engine, func, select, text, type_coerce
 from sqlalchemy.types import NullType
 
-from detector.records import Post, Rejected
+from detector.records import Post, PostText, Rejected
 from detector.store.schema import AccountRow, DatasetRow, PostRow, RejectionRow
 
 
@@ -80,7 +80,7 @@ def rejections(engine: Engine, dataset_id: int, limit: int = 100) -> list[Reject
 
 _POST_FIELDS = ("platform", "post_id", "account_id", "handle", "created_at", "text", "repost_of",
                 "reply_to", "quote_of", "urls", "hashtags", "mentions", "lang", "client")
-_TEXT_FIELDS = ("platform", "post_id", "account_id", "created_at", "text", "repost_of")
+_TEXT_FIELDS = PostText._fields
 
 
 def _as_list(value: Any) -> tuple[str, ...]:
@@ -149,14 +149,12 @@ def iter_posts(engine: Engine, since: datetime | None = None, until: datetime | 
 
 
 def iter_post_texts(engine: Engine, since: datetime | None = None, until: datetime | None = None,
-                    batch: int = 5000) -> Iterator[Post]:
-    """The posts of ``iter_posts``, in its order, with only what fingerprinting reads (ids,
-    author, time, text, repost target): a third of the reading."""
+                    batch: int = 5000) -> Iterator[PostText]:
+    """The posts of ``iter_posts``, in its order, with only what fingerprinting reads (platform,
+    id, text, repost target): about half the time of reading whole posts."""
     with engine.connect() as c:
         query = _posts_query(_TEXT_FIELDS, since, until)
-        for platform, post_id, account_id, created_at, text, repost_of in c.execution_options(
-                yield_per=batch).execute(query):
-            yield Post(platform, post_id, account_id, _as_time(created_at), text, repost_of=repost_of)
+        yield from map(PostText._make, c.execution_options(yield_per=batch).execute(query))
 
 
 def count_posts_between(engine: Engine, since: datetime | None = None,
