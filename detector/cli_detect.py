@@ -20,7 +20,7 @@ from detector.errors import CibError, NoDetection
 from detector.export import FORMATS as EXPORT_FORMATS
 from detector.export import build_graph, spreadsheet_safe, write_graph
 from detector.link import SIGNALS
-from detector.model import MODEL_VARIABLE, load_scorer
+from detector.model import MODEL_VARIABLE, DeferredScorer, load_scorer, resolve_scorer
 from detector.pipeline import run_detection
 from detector.store.detections import (
     account_evidence,
@@ -115,9 +115,10 @@ def cmd_detect(args: argparse.Namespace, engine: Engine) -> int:
         params = replace(params, preset="coortweet", coortweet=CoortweetParams(
             time_window=args.time_window, min_participation=args.min_participation))
     use_rule = args.rule or args.preset == "coortweet"
-    scorer = None if use_rule else load_scorer(args.model, lambda m: print(m, file=sys.stderr))
+    scorer = None if use_rule else DeferredScorer(
+        lambda: load_scorer(args.model, lambda m: print(m, file=sys.stderr)))
     if args.engine == "dask":
-        detection_id, result = _run_dask(args, engine, params, scorer)
+        detection_id, result = _run_dask(args, engine, params, resolve_scorer(scorer))
     elif args.input:
         raise CibError("--input needs --engine dask; for the local engine load the files with `cib ingest`")
     else:

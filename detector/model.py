@@ -150,6 +150,29 @@ def read_scorer(path: Path) -> Scorer:
     return Scorer(pipeline, float(card["threshold"]["value"]), digest, card)
 
 
+class DeferredScorer:
+    """A scorer loaded on first use: ``cib detect`` starts its fingerprinting child first, then
+    pays scikit-learn's import (about a second) while the child works. Loaded once."""
+
+    def __init__(self, load: Callable[[], Scorer | None]) -> None:
+        self._load: Callable[[], Scorer | None] | None = load
+        self._scorer: Scorer | None = None
+
+    def get(self) -> Scorer | None:
+        if self._load is not None:
+            self._scorer, self._load = self._load(), None
+        return self._scorer
+
+
+ScorerSource = Scorer | DeferredScorer | None
+"""What detection scores with: a scorer, one loaded when first needed, or ``None`` (the rule)."""
+
+
+def resolve_scorer(source: ScorerSource) -> Scorer | None:
+    """The scorer of ``source``, loading it now if it was deferred."""
+    return source.get() if isinstance(source, DeferredScorer) else source
+
+
 def load_scorer(path: Path | None = None,
                 warn: Callable[[str], None] = logger.warning) -> Scorer | None:
     """The trained scorer at ``path`` (default: ``default_model_path()``), or ``None`` after one

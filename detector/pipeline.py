@@ -8,7 +8,7 @@ from importlib import metadata
 from sqlalchemy import Engine
 
 from detector.detect import Detection, DetectParams
-from detector.model import Scorer
+from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.refresh import Cached, detect_full, detect_incremental, plan
 from detector.store import account_creation, complete_datasets, refresh_statistics
 from detector.store.detections import save_detection
@@ -42,10 +42,11 @@ def scorer_versions(scorer: Scorer | None) -> dict[str, str]:
 def run_detection(engine: Engine, params: DetectParams = DEFAULT,
                   since: datetime | None = None,
                   until: datetime | None = None,
-                  scorer: Scorer | None = None, *, full: bool = False,
+                  scorer: ScorerSource = None, *, full: bool = False,
                   incremental: bool = False) -> tuple[int, Detection]:
     """Detect on the posts of complete datasets in ``[since, until)`` and store the run; the
-    trained ``scorer`` (see ``detector.model.load_scorer``) scores when given, else the rule.
+    trained ``scorer`` (see ``detector.model.load_scorer``) scores when given, else the rule; a
+    ``DeferredScorer`` is loaded once the fingerprinting child is started.
 
     With ``incremental``, a full run keeps a cache of its events and pair totals, and later runs
     update it (:mod:`detector.refresh`) when it explains what changed since, unless ``full``.
@@ -56,7 +57,7 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
     cached = (plan(engine, params, datasets, windowed=since is not None or until is not None,
                    full=full) if incremental else "incremental updates not asked for")
     if isinstance(cached, Cached):
-        result, extra = detect_incremental(engine, params, cached, created, scorer)
+        result, extra = detect_incremental(engine, params, cached, created, resolve_scorer(scorer))
         result.path = (f"incremental: {extra['new_posts']:,} new posts, "
                        f"{extra['contents_touched']:,} contents touched")
     else:
@@ -64,7 +65,7 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
                                     cache=incremental and since is None and until is None)
         result.path = f"full: {cached}"
     result.counts |= {"incremental": int(isinstance(cached, Cached))} | extra
-    detection_id = save_detection(engine, result, versions=versions() | scorer_versions(scorer),
-                                  datasets=datasets, since=since, until=until)
+    used = versions() | scorer_versions(resolve_scorer(scorer))
+    detection_id = save_detection(engine, result, versions=used, datasets=datasets, since=since, until=until)
     refresh_statistics(engine)
     return detection_id, result

@@ -34,7 +34,7 @@ from detector.incremental import (
     update,
 )
 from detector.link import AccountKey
-from detector.model import Scorer
+from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.normalize import normalize_text
 from detector.store import iter_posts
 from detector.store.reader import count_posts_between
@@ -128,15 +128,16 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
 
 def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
                 since: datetime | None, until: datetime | None,
-                created: Mapping[AccountKey, datetime] | None, scorer: Scorer | None,
+                created: Mapping[AccountKey, datetime] | None, scorer: ScorerSource,
                 *, cache: bool) -> tuple[Detection, dict[str, int]]:
     """A full run (what ``detect`` gives), making the cache anew when ``cache``."""
     url = engine.url.render_as_string(hide_password=False)
     pending = fingerprint_stored(url, count_posts_between(engine, since, until), since, until,
                                  params)
+    loaded = resolve_scorer(scorer)                 # while the child reads and fingerprints
     posts = list(iter_posts(engine, since, until))  # linking needs random access by index
     ties = tie(posts, params, pending)              # the child read and fingerprinted meanwhile
-    result = conclude(ties, post_facts(posts, ties.prints, created), created, scorer)
+    result = conclude(ties, post_facts(posts, ties.prints, created), created, loaded)
     if cache and params.preset == "default":
         refs = post_refs(engine, datasets)
         if len(refs) == len(posts):     # else a dataset completed meanwhile: no cache this time

@@ -205,3 +205,31 @@ def test_dump_without_clients_gives_no_client_reasons() -> None:
     for s in result.scores.values():
         assert "main_client_share" not in s.features and "main_client_rarity" not in s.features
         assert not {"main_client_share", "main_client_rarity"} & {str(r["feature"]) for r in s.explanation}
+
+
+def test_a_deferred_scorer_is_loaded_once_and_scores_as_the_loaded_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from detector import aside
+    from detector.load import IngestOptions, ingest_file
+    from detector.model import DeferredScorer
+    from detector.pipeline import run_detection
+    from detector.store.detections import account_scores, latest_detection
+    from tests.factories import write_file
+
+    sim = simulate(SimulationParams(seed=5, accounts=300, days=2))
+    dump = write_file(tmp_path / "sim.jsonl", "twarc2", sim.posts)
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)     # the fingerprinting child is started first
+    runs = []
+    loads: list[int] = []
+    for name in ("loaded", "deferred"):
+        engine = open_database(str(tmp_path / f"{name}.db"))
+        ingest_file(engine, dump, IngestOptions())
+        scorer = load_scorer(DEFAULT_MODEL) if name == "loaded" else DeferredScorer(
+            lambda: loads.append(1) or load_scorer(DEFAULT_MODEL))
+        detection_id, _ = run_detection(engine, scorer=scorer)
+        stored = latest_detection(engine)
+        assert stored is not None and stored.id == detection_id
+        runs.append((stored.versions,
+                     [(s.account_id, s.score, s.flagged) for s in account_scores(engine, detection_id)]))
+    assert loads == [1]
+    assert runs[0] == runs[1] and runs[1][0]["scorer"] != "rule"
