@@ -65,45 +65,48 @@ def test_a_child_that_dies_without_answering_is_seen_as_no_answer() -> None:
     assert aside._receive(receive, 5.0) is None
 
 
+@pytest.fixture
+def stored(engine, simulated: list, tmp_path: Path) -> list:
+    """The simulated posts, ingested, as ``iter_posts`` reads them back."""
+    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
+    return list(iter_posts(engine))
+
+
+def start_reading_child(database_url: str, count: int, params: DetectParams,
+                        monkeypatch: pytest.MonkeyPatch) -> aside.Pending:
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    pending = aside.fingerprint_stored(database_url, count, None, None, params)
+    assert pending is not None and pending.stored
+    return pending
+
+
 @needs_fork
 def test_a_child_reading_the_database_itself_links_like_the_serial_path(
-        engine, database_url: str, simulated: list, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
-    posts = list(iter_posts(engine))
+        database_url: str, stored: list, monkeypatch: pytest.MonkeyPatch) -> None:
     params = DetectParams()
-    groups, _ = fingerprint_texts(posts, params)
-    serial = list(co_action_events(posts, groups, params.link))
-    monkeypatch.setattr(aside, "MIN_POSTS", 0)
-    pending = aside.fingerprint_stored(database_url, len(posts), None, None, params)
-    assert pending is not None and pending.stored
-    assert aside.linked(posts, params, pending)[2] == serial
+    groups, _ = fingerprint_texts(stored, params)
+    serial = list(co_action_events(stored, groups, params.link))
+    pending = start_reading_child(database_url, len(stored), params, monkeypatch)
+    assert aside.linked(stored, params, pending)[2] == serial
 
 
 @needs_fork
 def test_the_child_reading_the_database_is_believed_and_agrees_with_this_process(
-        engine, database_url: str, simulated: list, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        database_url: str, stored: list, monkeypatch: pytest.MonkeyPatch) -> None:
     # not only the same events (the serial fallback would give those too): the child's own answer
     # passes the order check, so its reading is the one this process reads
-    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
-    posts = list(iter_posts(engine))
     params = DetectParams()
-    monkeypatch.setattr(aside, "MIN_POSTS", 0)
-    pending = aside.fingerprint_stored(database_url, len(posts), None, None, params)
-    assert pending is not None
+    pending = start_reading_child(database_url, len(stored), params, monkeypatch)
     count, digest, groups, prints = aside._finish(pending, 60.0)
-    assert (count, digest) == (len(posts), aside.order_digest(posts))
-    expected_groups, expected_prints = fingerprint_texts(posts, params)
+    assert (count, digest) == (len(stored), aside.order_digest(stored))
+    expected_groups, expected_prints = fingerprint_texts(stored, params)
     assert groups == expected_groups and prints.row_of == expected_prints.row_of
     assert (prints.signatures == expected_prints.signatures).all()
 
 
 def test_the_text_reading_gives_what_fingerprinting_reads_of_every_post_in_order(
-        engine, simulated: list, tmp_path: Path) -> None:
-    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
-    posts = list(iter_posts(engine))
-    middle = posts[len(posts) // 2].created_at
+        engine, stored: list) -> None:
+    middle = stored[len(stored) // 2].created_at
     for since, until in ((None, None), (middle, None), (None, middle)):
         whole = list(iter_posts(engine, since, until))
         texts = list(iter_post_texts(engine, since, until))
@@ -112,15 +115,12 @@ def test_the_text_reading_gives_what_fingerprinting_reads_of_every_post_in_order
 
 
 @needs_fork
-def test_a_child_that_read_other_posts_is_not_believed(engine, database_url: str, simulated: list,
-                                                       tmp_path: Path,
+def test_a_child_that_read_other_posts_is_not_believed(database_url: str, stored: list,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    ingest_file(engine, write_file(tmp_path / "sim.jsonl", "twarc2", simulated), IngestOptions())
-    posts = list(iter_posts(engine))[1:]          # as if a post was deleted between the reads
+    posts = stored[1:]          # as if a post was deleted between the reads
     params = DetectParams()
     groups, _ = fingerprint_texts(posts, params)
-    monkeypatch.setattr(aside, "MIN_POSTS", 0)
-    pending = aside.fingerprint_stored(database_url, len(posts), None, None, params)
+    pending = start_reading_child(database_url, len(posts), params, monkeypatch)
     assert aside.linked(posts, params, pending)[:1] == (groups,)
 
 
