@@ -1,8 +1,10 @@
 """The trained scorer: features in a fixed order, calibrated probabilities, per-feature reasons.
 
-A ``Scorer`` wraps a scikit-learn ``Pipeline`` (mean imputation of missing features, standard
-scaling, then logistic regression calibrated by sigmoid on group folds) with the threshold
-chosen at training and the model card.
+A ``Scorer`` is the trained model (mean imputation of missing features, standard scaling, then
+logistic regression calibrated by sigmoid on group folds) with the threshold chosen at training
+and the model card. The card holds the model's numbers (its linear form, ``detector.linear``), so
+loading imports neither scikit-learn nor joblib; an older card without them has its scikit-learn
+``Pipeline`` unpickled, which needs the scikit-learn minor version that saved it.
 It rescores only the accounts the detection's graph touched; every other account stays at 0, as
 with the rule. ``load_scorer`` returns ``None`` (and says why, once) when the model is missing or
 was made for other features, another format or another scikit-learn, so the caller keeps the rule.
@@ -27,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from detector.errors import IncompatibleModel
+from detector.linear import LinearForm
 from detector.link import AccountKey
 from detector.score import AccountScore
 
-if TYPE_CHECKING:   # scikit-learn takes a second to import: only a trained scorer needs it
+if TYPE_CHECKING:   # scikit-learn takes a second to import: only training and older cards need it
     from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ FORMAT = 2                           # 2: NaN marks a missing feature, imputed b
 MODEL_VARIABLE = "CIB_MODEL"
 RULE = "rule"                        # as a model path: score with the documented rule, silently
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "scorer.joblib"
+LINEAR = "linear"                    # the card's key for the pipeline's numbers (LinearForm.to_json)
 TOP_REASONS = 5
 
 # counts and durations are heavy-tailed: the model sees log1p of them
@@ -90,19 +94,39 @@ def top_reasons(values: np.ndarray, names: tuple[str, ...] = FEATURE_NAMES,
 
 @dataclass(frozen=True)
 class Scorer:
-    """A fitted pipeline, the threshold it flags at, and where it came from."""
+    """A fitted model, the threshold it flags at, and where it came from.
 
-    pipeline: Pipeline
+    The model is the pipeline's linear form when there is one (what ``read_scorer`` gives for a
+    current card: ``pipeline`` is then ``None``), else the fitted pipeline (training, older cards);
+    both score the same."""
+
+    pipeline: Pipeline | None
     threshold: float
     sha256: str
     card: dict[str, Any] = field(default_factory=dict)
+    linear: LinearForm | None = None
+
+    def __post_init__(self) -> None:
+        if self.pipeline is None and self.linear is None:
+            raise ValueError("a Scorer needs a fitted pipeline or its linear form")
 
     @property
     def name(self) -> str:
         return f"model:{self.sha256[:12]}"
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """The calibrated probability that each row's account is coordinated."""
+        if self.linear is not None:
+            return self.linear.probabilities(rows)
+        assert self.pipeline is not None       # __post_init__
         return np.asarray(self.pipeline.predict_proba(rows)[:, 1])
+
+    def contributions(self, rows: np.ndarray) -> np.ndarray:
+        """What each feature of each row added to its log-odds; see the module's ``contributions``."""
+        if self.linear is not None:
+            return self.linear.contributions(rows)
+        assert self.pipeline is not None
+        return contributions(self.pipeline, rows)
 
 
 def file_sha256(path: Path) -> str:
@@ -114,13 +138,18 @@ def card_path(model: Path) -> Path:
 
 
 def check_card(card: Mapping[str, Any]) -> None:
-    """Raise ``IncompatibleModel`` unless the card matches this code's features and libraries."""
+    """Raise ``IncompatibleModel`` unless the card matches this code's format and features."""
     if card.get("format") != FORMAT:
         raise IncompatibleModel(f"model format {card.get('format')!r}, this code reads {FORMAT}; "
                                 "retrain with `cib train`")
     if tuple(card.get("features", ())) != FEATURE_NAMES:
         raise IncompatibleModel("the model was trained on other features than this code computes; "
                                 "retrain with `cib train`")
+
+
+def check_library(card: Mapping[str, Any]) -> None:
+    """Raise ``IncompatibleModel`` unless this scikit-learn can unpickle the card's pipeline (same
+    minor version); the linear form needs no such check."""
     import sklearn
 
     made = str(card.get("versions", {}).get("scikit-learn", ""))
@@ -136,9 +165,10 @@ def default_model_path() -> Path:
 
 
 def read_scorer(path: Path) -> Scorer:
-    """Load a scorer and its card; ``IncompatibleModel`` says what is wrong with them."""
-    import joblib
+    """Load a scorer and its card; ``IncompatibleModel`` says what is wrong with them.
 
+    A card with the linear form gives a scorer of it alone (no scikit-learn import); the joblib
+    file is still read, to check that it is the one the card describes."""
     if not path.is_file() or not card_path(path).is_file():
         raise IncompatibleModel(f"no trained model at {path} (and its card {card_path(path).name})")
     card = json.loads(card_path(path).read_text(encoding="utf-8"))
@@ -146,13 +176,24 @@ def read_scorer(path: Path) -> Scorer:
     digest = file_sha256(path)
     if card.get("sha256") not in (None, digest):
         raise IncompatibleModel(f"{path.name} does not match its card (sha256 differs); retrain")
-    pipeline = joblib.load(path)
-    return Scorer(pipeline, float(card["threshold"]["value"]), digest, card)
+    threshold = float(card["threshold"]["value"])
+    if LINEAR in card:
+        return Scorer(None, threshold, digest, card, LinearForm.from_json(card[LINEAR], len(FEATURE_NAMES)))
+    return Scorer(read_pipeline(path, card), threshold, digest, card)
+
+
+def read_pipeline(path: Path, card: Mapping[str, Any]) -> Pipeline:
+    """Unpickle the fitted pipeline at ``path`` (joblib), once its card says this scikit-learn can."""
+    check_library(card)
+    import joblib
+
+    return joblib.load(path)
 
 
 class DeferredScorer:
     """A scorer loaded on first use: ``cib detect`` starts its fingerprinting child first, then
-    pays scikit-learn's import (about a second) while the child works. Loaded once."""
+    loads the model while the child works (milliseconds from the linear form, about a second
+    for an older card whose pipeline needs scikit-learn). Loaded once."""
 
     def __init__(self, load: Callable[[], Scorer | None]) -> None:
         self._load: Callable[[], Scorer | None] | None = load
@@ -195,8 +236,7 @@ def rescore(scorer: Scorer, scores: Mapping[AccountKey, AccountScore]) -> None:
         return
     rows = np.array([feature_vector(s.features, s.subscores, len(s.campaign_ids), s.score)
                      for s in accounts])
-    for s, p, parts in zip(accounts, scorer.probabilities(rows), contributions(scorer.pipeline, rows),
-                           strict=True):
+    for s, p, parts in zip(accounts, scorer.probabilities(rows), scorer.contributions(rows), strict=True):
         s.subscores["rule"] = s.score
         s.score = round(float(p), 4)
         s.flagged = s.score >= scorer.threshold

@@ -28,9 +28,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from detector.detect import DetectParams, detect
-from detector.errors import TrainingDataError
+from detector.errors import IncompatibleModel, TrainingDataError
+from detector.linear import linear_form
 from detector.link import AccountKey
-from detector.model import FEATURE_NAMES, FORMAT, Scorer, card_path, feature_vector, file_sha256
+from detector.model import (
+    FEATURE_NAMES,
+    FORMAT,
+    LINEAR,
+    Scorer,
+    card_path,
+    feature_vector,
+    file_sha256,
+    read_pipeline,
+)
 from detector.score import AccountScore
 from detector.simulate import SimulationParams, Truth, simulate
 
@@ -261,12 +271,29 @@ def train(plan: Plan = Plan(), progress: Callable[[str], None] = lambda _m: None
 
 
 def save(scorer: Scorer, card: Mapping[str, Any], out: Path) -> Path:
-    """Write ``scorer.joblib`` and its card ``scorer.json`` (with the joblib's sha256) in ``out``."""
+    """Write ``scorer.joblib`` and its card ``scorer.json`` in ``out``; the card gets the
+    pipeline's linear form (what detection scores with) and the joblib's sha256."""
     import joblib
 
+    if scorer.pipeline is None:
+        raise ValueError("only a scorer with its fitted pipeline can be saved; train one with `cib train`")
     out.mkdir(parents=True, exist_ok=True)
     path = out / "scorer.joblib"
     joblib.dump(scorer.pipeline, path)
-    full = {**card, "sha256": file_sha256(path)}
-    card_path(path).write_text(json.dumps(full, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    _write_card(path, {**card, LINEAR: linear_form(scorer.pipeline).to_json(), "sha256": file_sha256(path)})
     return path
+
+
+def add_linear_form(path: Path) -> None:
+    """Add the linear form to the card of the pipeline at ``path``, an older card without it;
+    every other field stays as it was, the joblib file is not touched."""
+    card = json.loads(card_path(path).read_text(encoding="utf-8"))
+    if card.get("sha256") != file_sha256(path):
+        raise IncompatibleModel(f"{path.name} does not match its card (sha256 differs); retrain")
+    rest = {k: v for k, v in card.items() if k not in (LINEAR, "sha256")}
+    form = linear_form(read_pipeline(path, card)).to_json()
+    _write_card(path, {**rest, LINEAR: form, "sha256": card["sha256"]})
+
+
+def _write_card(path: Path, card: Mapping[str, Any]) -> None:
+    card_path(path).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pytest
 import sklearn
+from sklearn.pipeline import Pipeline
 
 from detector.cli import main
 from detector.detect import detect
+from detector.linear import LinearForm, linear_form
 from detector.model import (
     DEFAULT_MODEL,
     FEATURE_NAMES,
     FORMAT,
+    LINEAR,
+    MAY_BE_MISSING,
     Scorer,
+    card_path,
     contributions,
     feature_vector,
     load_scorer,
@@ -33,6 +42,7 @@ from detector.store.queries import list_accounts
 from detector.train import build_training_set, choose_threshold, fit_pipeline, labeled_dump, save
 
 WIDTH = len(FEATURE_NAMES)
+CLIENT = [FEATURE_NAMES.index(n) for n in sorted(MAY_BE_MISSING)]
 
 
 def separable(rows_per_group: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,6 +62,42 @@ def card(**changes: Any) -> dict[str, Any]:
 def saved(tmp_path: Path, **changes: Any) -> Path:
     x, y, groups = separable()
     return save(Scorer(fit_pipeline(x, y, groups), 0.5, ""), card(**changes), tmp_path)
+
+
+def edit_card(path: Path, edit: Callable[[dict[str, Any]], object]) -> Path:
+    """Change the card of the model at ``path`` in place (the joblib file stays as it is)."""
+    data = json.loads(card_path(path).read_text())
+    edit(data)
+    card_path(path).write_text(json.dumps(data))
+    return path
+
+
+def without_linear_form(path: Path) -> Path:
+    """The card as cards were before the linear form: loading unpickles the pipeline."""
+    return edit_card(path, lambda c: c.pop(LINEAR))
+
+
+def awkward_rows(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Rows around the training data and far from it: the app features missing in some (NaN),
+    all-zero rows, huge and hugely negative values that saturate the sigmoids, the means."""
+    rng = np.random.default_rng(7)
+    rows = center + scale * rng.normal(0, 3, size=(300, WIDTH))
+    rows[np.ix_(rng.random(len(rows)) < 0.3, CLIENT)] = np.nan
+    rows[:20, CLIENT] = np.nan
+    rows[20:30] = 0.0
+    rows[30:35], rows[35:40] = 1e6, -1e6
+    rows[40:45] = rng.choice([-1e12, 0.0, 1e12], size=(5, WIDTH))
+    rows[45] = center
+    rows[46:50, CLIENT] = np.nan
+    rows[46:50, :5] = 1e9
+    return rows
+
+
+def fresh_pipeline() -> Pipeline:
+    """A small pipeline fitted on rows whose app features are sometimes missing."""
+    x, y, groups = separable()
+    x[::3, CLIENT] = np.nan
+    return fit_pipeline(x, y, groups)
 
 
 def test_calibrated_probabilities_rank_the_separating_feature() -> None:
@@ -115,13 +161,110 @@ def test_round_trip_keeps_pipeline_threshold_and_digest(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("changes", "says"), [
     ({"features": ["strength", "ties"]}, "other features"),
     ({"format": FORMAT + 1}, "format"),
-    ({"versions": {"scikit-learn": "0.24.2"}}, "scikit-learn 0.24.2"),
 ])
 def test_incompatible_model_falls_back_with_one_warning(tmp_path: Path, changes: dict[str, Any],
                                                         says: str) -> None:
     warnings: list[str] = []
     assert load_scorer(saved(tmp_path, **changes), warnings.append) is None
     assert len(warnings) == 1 and "scoring with the rule" in warnings[0] and says in warnings[0]
+
+
+def test_only_an_unpickled_pipeline_needs_the_scikit_learn_it_was_saved_by(tmp_path: Path) -> None:
+    path = saved(tmp_path, versions={"scikit-learn": "0.24.2"})
+    assert read_scorer(path).linear is not None         # plain numbers: any scikit-learn, or none
+    warnings: list[str] = []
+    assert load_scorer(without_linear_form(path), warnings.append) is None
+    assert len(warnings) == 1 and "scikit-learn 0.24.2" in warnings[0]
+
+
+def test_a_card_without_the_linear_form_scores_with_its_pipeline(tmp_path: Path) -> None:
+    path = saved(tmp_path)
+    linear = read_scorer(path)
+    pickled = read_scorer(without_linear_form(path))
+    assert linear.pipeline is None and pickled.pipeline is not None and pickled.linear is None
+    assert linear.sha256 == pickled.sha256 and linear.name == pickled.name
+    x, _, _ = separable()
+    rows = awkward_rows(x.mean(axis=0), x.std(axis=0))
+    assert np.abs(linear.probabilities(rows) - pickled.probabilities(rows)).max() <= 1e-12
+    assert np.abs(linear.contributions(rows) - pickled.contributions(rows)).max() <= 1e-12
+
+
+@pytest.mark.parametrize(("model", "pipeline"), [
+    ("shipped", lambda: joblib.load(DEFAULT_MODEL)),
+    ("fresh", fresh_pipeline),
+])
+def test_linear_form_scores_as_scikit_learn(model: str, pipeline: Callable[[], Pipeline]) -> None:
+    fitted = pipeline()
+    form = read_scorer(DEFAULT_MODEL).linear if model == "shipped" else linear_form(fitted)
+    assert form is not None
+    if model == "shipped":     # the card's numbers are those of the joblib it describes
+        assert form.to_json() == linear_form(fitted).to_json()
+    rows = awkward_rows(form.center, form.scale)
+    expected = fitted.predict_proba(rows)[:, 1]
+    assert np.abs(form.probabilities(rows) - expected).max() <= 1e-12
+    assert np.abs(form.contributions(rows) - contributions(fitted, rows)).max() <= 1e-12
+    assert (form.contributions(rows)[np.isnan(rows)] == 0).all()
+    assert {0.0, 1.0} <= set(form.probabilities(rows[30:45]).tolist())   # saturated, not NaN
+
+
+def test_linear_form_reads_back_from_json_unchanged() -> None:
+    form = linear_form(fresh_pipeline())
+    again = LinearForm.from_json(json.loads(json.dumps(form.to_json())), WIDTH)
+    assert again.to_json() == form.to_json()
+    rows = awkward_rows(form.center, form.scale)
+    assert np.array_equal(again.probabilities(rows), form.probabilities(rows))
+    assert np.array_equal(again.contributions(rows), form.contributions(rows))
+
+
+def test_linear_form_refuses_rows_scikit_learn_refuses() -> None:
+    form = linear_form(fresh_pipeline())
+    with pytest.raises(ValueError, match="18 features"):
+        form.probabilities(np.zeros((2, WIDTH - 1)))
+    with pytest.raises(ValueError, match="infinite"):
+        form.probabilities(np.full((1, WIDTH), np.inf))
+
+
+def test_reading_the_shipped_model_imports_no_learning_library() -> None:
+    # detection loads the scorer every run: scikit-learn and joblib would cost it a second
+    probe = ("import sys, numpy; from detector.model import DEFAULT_MODEL, read_scorer; "
+             "s = read_scorer(DEFAULT_MODEL); rows = numpy.zeros((2, len(s.card['features']))); "
+             "s.probabilities(rows); s.contributions(rows); print(s.linear is not None, "
+             "sorted(m for m in ('sklearn', 'joblib', 'scipy') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "True []"
+
+
+def _first_fold(card: dict[str, Any]) -> dict[str, Any]:
+    fold: dict[str, Any] = card[LINEAR]["folds"][0]
+    return fold
+
+
+@pytest.mark.parametrize(("damage", "says"), [
+    (lambda c: c[LINEAR].pop("scale"), "has no 'scale'"),
+    (lambda c: _first_fold(c).pop("b"), "has no 'b'"),
+    (lambda c: _first_fold(c)["coef"].pop(), f"{WIDTH - 1} values in 'coef' for the {WIDTH} features"),
+    (lambda c: [v.pop() for v in (c[LINEAR]["impute_means"], c[LINEAR]["scale_mean"],
+                                  c[LINEAR]["scale"], *(f["coef"] for f in c[LINEAR]["folds"]))],
+     f"{WIDTH - 1} values in 'impute_means'"),          # consistent, but for other features
+    (lambda c: _first_fold(c).update(a="-0.7"), "'a' is not a number"),
+    (lambda c: c[LINEAR]["scale"].__setitem__(0, 0.0), "'scale' of 0"),
+    (lambda c: c[LINEAR].update(folds=[]), "no list of folds"),
+    (lambda c: c.update({LINEAR: None}), "is not an object"),
+])
+def test_damaged_linear_form_falls_back_with_one_warning(
+        tmp_path: Path, damage: Callable[[dict[str, Any]], object], says: str) -> None:
+    warnings: list[str] = []
+    assert load_scorer(edit_card(saved(tmp_path), damage), warnings.append) is None
+    assert len(warnings) == 1 and "scoring with the rule" in warnings[0]
+    assert "linear form" in warnings[0] and says in warnings[0] and "cib train" in warnings[0]
+
+
+def test_a_model_file_that_is_not_the_cards_is_refused(tmp_path: Path) -> None:
+    path = saved(tmp_path)
+    path.write_bytes(path.read_bytes() + b"\0")       # the linear form alone would still score
+    warnings: list[str] = []
+    assert load_scorer(path, warnings.append) is None
+    assert len(warnings) == 1 and "does not match its card" in warnings[0]
 
 
 def test_missing_model_falls_back_and_rule_is_silent(tmp_path: Path) -> None:
@@ -168,7 +311,8 @@ def test_cib_train_quick_writes_a_loadable_card(tmp_path: Path, capsys: pytest.C
     assert written["features"] == list(FEATURE_NAMES)
     assert {"model", "rule", "f1_gain"} <= set(written["held_out"]["pooled"])
     assert written["threshold"]["why"] and written["versions"]["scikit-learn"] == sklearn.__version__
-    assert load_scorer(tmp_path / "scorer.joblib") is not None
+    loaded = load_scorer(tmp_path / "scorer.joblib")
+    assert loaded is not None and loaded.linear is not None and LINEAR in written
 
 
 def test_account_without_client_gets_no_client_contribution_or_reason(tmp_path: Path) -> None:
