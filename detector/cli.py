@@ -80,9 +80,6 @@ def _print_report(report: IngestReport, out: TextIO, err: TextIO) -> None:
         print(f"  ... and {report.rejected - len(report.rejections)} more rejected records", file=err)
 
 
-INDEX_STEP = 50_000     # posts indexed for text lookup per commit during an ingest
-
-
 def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
     mapping = None
     if args.map or args.mapping:
@@ -92,22 +89,11 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
                             batch_size=args.batch_size, pseudonymizer=key)
     from detector.store.lookup import update_lookup_index
 
-    since_index = [0]
-
-    def index_batch(report: IngestReport, _position: int) -> None:
-        # while the reader process parses the next batches; in steps of INDEX_STEP posts, since
-        # each commit rewrites pages all over the band table
-        if report.stored < since_index[0]:        # the next file: its own count
-            since_index[0] = 0
-        if report.stored - since_index[0] >= INDEX_STEP:
-            since_index[0] = report.stored
-            update_lookup_index(engine, batch=INDEX_STEP)
-
     failed = 0
     for path in args.files:
         update, close = _progress(sys.stderr)
         try:
-            report = ingest_file(engine, path, options, update, index_batch)
+            report = ingest_file(engine, path, options, update)
         except CibError as exc:
             close()
             print(f"error: {exc}", file=sys.stderr)
@@ -115,7 +101,7 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
             continue
         close()
         _print_report(report, sys.stdout, sys.stderr)
-    update, close = _progress(sys.stderr)   # posts indexed for text lookup; silent in pipes
+    update, close = _progress(sys.stderr)   # posts left unindexed (an older database); silent in pipes
     update_lookup_index(engine, progress=update)
     close()
     return 1 if failed else 0

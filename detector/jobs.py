@@ -92,7 +92,6 @@ def _ingest(engine: Engine, job: Job, worker: str, settings: JobSettings) -> Ing
                    read=report.read, stored=report.stored, duplicates=report.duplicates,
                    rejected=report.rejected, bytes_done=position,
                    percent=round(min(position / size, 1.0) * READING_SHARE, 1))
-        update_lookup_index(engine)   # while the reader process parses the next batches
 
     options = IngestOptions(fmt=job.format, max_ratio=settings.max_ratio,
                             parallel=settings.parallel_reader, pseudonymizer=settings.pseudonymizer)

@@ -189,6 +189,68 @@ def band_rows(text_keys: Sequence[int], normals: Sequence[str], params: LookupPa
     return rows[np.lexsort((rows[:, 1], rows[:, 0]))]
 
 
+@dataclass(frozen=True)
+class BatchKeys:
+    """A batch's text keys, computed where the batch is parsed (the ingest's reader process):
+    each post's text key (None: no content), in the batch's order, and the normal form of each
+    distinct one, from which the index sketches the texts it has not seen."""
+
+    index: dict[str, Any]           # the ``LookupParams.to_json()`` they were made with
+    text_keys: list[int | None]
+    normals: dict[int, str]
+
+
+class TextKeyer:
+    """Text keys of the batches of one stream of posts; raw texts already keyed are remembered
+    (relays repeat them), up to ``limit``, then forgotten at once."""
+
+    def __init__(self, params: LookupParams = DEFAULT_PARAMS, limit: int = 300_000) -> None:
+        self.params, self.limit = params, limit
+        self._key_of: dict[str, int | None] = {}
+        self._normals: dict[int, str] = {}
+
+    def keys(self, texts: Sequence[str]) -> BatchKeys:
+        """The keys of a batch's posts, one text each."""
+        if len(self._key_of) > self.limit:
+            self._key_of.clear()
+            self._normals.clear()
+        text_keys = [self._text_key(text) for text in texts]
+        normals = {k: self._normals[k] for k in text_keys if k is not None}
+        return BatchKeys(self.params.to_json(), text_keys, normals)
+
+    def _text_key(self, text: str) -> int | None:
+        try:
+            return self._key_of[text]
+        except KeyError:
+            key = self._key_of[text] = _content_key(text, self._normals, self.params)
+            return key
+
+
+class KeyBuffer:
+    """Text keys of stored batches, kept until the index takes them (``update_lookup_index``):
+    each post's key by (platform, post id), and the keys' normal forms."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, Any] | None = None
+        self.by_post: dict[tuple[str, str], int | None] = {}
+        self.normals: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.by_post)
+
+    def add(self, posts: Sequence[tuple[str, str]], keys: BatchKeys) -> None:
+        """Keep ``keys`` of ``posts`` ((platform, post id) of each, in the batch's order)."""
+        if self.index is not None and self.index != keys.index:
+            raise ValueError("batches keyed with other index settings cannot share a buffer")
+        self.index = keys.index
+        self.by_post.update(zip(posts, keys.text_keys, strict=True))
+        self.normals.update(keys.normals)
+
+    def clear(self) -> None:
+        self.by_post.clear()
+        self.normals.clear()
+
+
 def similarities(query_sig: Signatures, candidate_sigs: Signatures) -> Similarities:
     """Estimated Jaccard of the query with each candidate: the fraction of equal signature values."""
     if not len(candidate_sigs):

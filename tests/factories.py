@@ -1,4 +1,4 @@
-"""Tiny hand-made posts with known answers, shared by the tests."""
+"""Tiny hand-made posts with known answers, shared by the tests, and what they read back."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine, select
+
 from detector.dumps import snowflake, write_dump
 from detector.records import Account, Post
+from detector.store.schema import LookupBandRow, LookupTextRow
 
 T0 = datetime(2011, 10, 19, 21, 45, 12, 250000, tzinfo=UTC)
 
@@ -62,3 +65,13 @@ def write_file(path: Path, fmt: str, posts: Sequence[Post], compress: bool = Fal
 def many_posts_text(count: int, fmt: str = "v1") -> str:
     """A dump of ``count`` distinct posts by 17 accounts, one per second."""
     return render(fmt, [post(n, account=n % 17, seconds=n, text=f"message {n}") for n in range(count)])
+
+
+def index_contents(engine: Engine) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The text-lookup index's rows: (text key, post) and (band key, text key), sorted."""
+    with engine.connect() as c:
+        texts = c.execute(select(LookupTextRow.text_key, LookupTextRow.post_ref)
+                          .order_by(LookupTextRow.text_key, LookupTextRow.post_ref)).all()
+        bands = c.execute(select(LookupBandRow.band_key, LookupBandRow.text_key)
+                          .order_by(LookupBandRow.band_key, LookupBandRow.text_key)).all()
+    return [(int(a), int(b)) for a, b in texts], [(int(a), int(b)) for a, b in bands]

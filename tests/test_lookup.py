@@ -12,7 +12,9 @@ from detector.errors import LookupTextTooShort
 from detector.fingerprint import FingerprintParams, signatures
 from detector.lookup import (
     KEY_VERSION,
+    KeyBuffer,
     LookupParams,
+    TextKeyer,
     band_keys,
     band_rows,
     best,
@@ -185,6 +187,42 @@ def test_text_rows_skip_posts_without_content_and_name_each_text_once() -> None:
     assert found.rows.tolist() == sorted([[unrelated, 10], [original, 11], [original, 14], [original, 15]])
     assert found.normals == {original: normalize_text(ORIGINAL), unrelated: normalize_text(UNRELATED)}
     assert text_rows([1], [""], PARAMS).rows.shape == (0, 2)
+
+
+def test_a_keyer_keys_each_post_as_text_rows_do_and_names_the_batchs_texts() -> None:
+    texts = [UNRELATED, ORIGINAL, "", "https://t.co/x @bob", f"RT @a: {ORIGINAL}", ORIGINAL.upper()]
+    keyer = TextKeyer(PARAMS)
+    first = keyer.keys(texts)
+    original, unrelated = text_key(normalize_text(ORIGINAL)), text_key(normalize_text(UNRELATED))
+    assert first.text_keys == [unrelated, original, None, None, original, original]
+    assert first.normals == text_rows(range(6), texts, PARAMS).normals
+    assert first.index == PARAMS.to_json()
+    second = keyer.keys([ORIGINAL, ""])                # a text met before: its normal form again
+    assert (second.text_keys, second.normals) == ([original, None], {original: normalize_text(ORIGINAL)})
+    assert keyer.keys([]).text_keys == []
+
+
+def test_a_keyer_past_its_limit_forgets_and_still_keys_right() -> None:
+    keyer = TextKeyer(PARAMS, limit=2)
+    keyer.keys([f"{UNRELATED} {n}" for n in range(5)])
+    again = keyer.keys([ORIGINAL])
+    assert again.normals == {text_key(normalize_text(ORIGINAL)): normalize_text(ORIGINAL)}
+    assert len(keyer._key_of) == 1
+
+
+def test_a_key_buffer_keeps_keys_by_post_and_refuses_other_settings() -> None:
+    keys = TextKeyer(PARAMS).keys([ORIGINAL, ""])
+    buffer = KeyBuffer()
+    buffer.add([("twitter", "1"), ("twitter", "2")], keys)
+    assert len(buffer) == 2
+    assert buffer.by_post == {("twitter", "1"): keys.text_keys[0], ("twitter", "2"): None}
+    assert buffer.normals == keys.normals
+    with pytest.raises(ValueError, match="other index settings"):
+        buffer.add([("twitter", "3")], TextKeyer(LookupParams(bands=32)).keys([UNRELATED]))
+    with pytest.raises(ValueError):                    # one key per post
+        buffer.add([("twitter", "3")], keys)
+    buffer.clear()
+    assert (len(buffer), buffer.normals) == (0, {})
 
 
 def test_text_key_is_a_stable_signed_64_bit_hash() -> None:

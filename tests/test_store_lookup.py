@@ -11,13 +11,13 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from detector import lookup
 from detector.errors import LookupTextTooShort
-from detector.lookup import LookupParams
+from detector.lookup import KeyBuffer, LookupParams, TextKeyer
 from detector.records import Post
 from detector.store import finish_dataset, start_dataset, write_batch
 from detector.store.lookup import find_similar, forget_dataset_posts, forget_posts_before, update_lookup_index
 from detector.store.rows import KnownAccounts, prepare_batch
 from detector.store.schema import DatasetRow, LookupBandRow, LookupStateRow, LookupTextRow, PostRow
-from tests.factories import T0, post
+from tests.factories import T0, index_contents, post
 
 ORIGINAL = ("The city council voted tonight to close the public library on Main Street, and nobody "
             "in the neighbourhood was asked first")
@@ -112,6 +112,35 @@ def test_a_second_update_indexes_only_new_posts(engine: Engine) -> None:
     after = find_similar(engine, ORIGINAL)
     assert (len(after.matches), after.indexed_through, after.unindexed_posts) == (3, 4, 0)
     assert index_rows(engine) == (4, 3 * 16)     # posts 1 and 2 have one normal form
+
+
+def buffered(posts: Sequence[Post]) -> KeyBuffer:
+    """What an ingest's reader hands over: the posts' keys, computed from their texts."""
+    buffer = KeyBuffer()
+    buffer.add([(p.platform, p.post_id) for p in posts], TextKeyer().keys([p.text for p in posts]))
+    return buffer
+
+
+def test_keys_computed_while_parsing_give_the_index_computed_from_the_texts(engine: Engine) -> None:
+    posts = [*relays(), post(7, account=7, seconds=360, text=ORIGINAL)]
+    add_dataset(engine, posts[:3], name="a")          # stored earlier: keyed from their texts
+    add_dataset(engine, posts[3:], name="b")
+    keys = buffered(posts[3:])
+    assert update_lookup_index(engine, batch=4, keys=keys) == 5
+    assert len(keys) == 0                              # emptied once taken
+    with_keys = index_contents(engine)
+    assert update_lookup_index(engine, LookupParams(bands=32)) == 5      # rebuilt from the texts...
+    assert update_lookup_index(engine) == 5                               # ... with the default bands
+    assert index_contents(engine) == with_keys
+    assert (len(with_keys[0]), len(with_keys[1])) == (5, 4 * 16)     # post 7 has no link: its own text
+    assert sorted(found_ids(engine)) == sorted(p.post_id for p in posts if p.account_id in ("1001", "1002",
+                                                                                            "1003", "1007"))
+
+
+def test_keys_made_for_other_index_settings_are_not_taken(engine: Engine) -> None:
+    add_dataset(engine, relays())
+    assert update_lookup_index(engine, LookupParams(bands=32), keys=buffered(relays())) == 4
+    assert index_rows(engine) == (4, 3 * 32)
 
 
 def test_indexing_again_from_scratch_is_harmless(engine: Engine) -> None:

@@ -20,17 +20,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, Table, select, update
 from sqlalchemy.engine import Connection
 
 from detector.lookup import (
     DEFAULT_PARAMS,
+    KeyBuffer,
     Keys,
     LookupAccount,
     LookupMatch,
     LookupParams,
     LookupResult,
     Tally,
+    TextRows,
     band_keys,
     band_rows,
     best,
@@ -63,7 +66,7 @@ def _mark(connection: Connection) -> str:
 # --- keeping the index up to date ---------------------------------------------------------------
 
 def update_lookup_index(engine: Engine, params: LookupParams = DEFAULT_PARAMS, *, batch: int = 20_000,
-                        progress: Progress | None = None) -> int:
+                        progress: Progress | None = None, keys: KeyBuffer | None = None) -> int:
     """Index every post stored since the last update; returns how many posts got a text row.
 
     Posts are read in id order, ``batch`` at a time, and each batch's rows and the advanced
@@ -71,16 +74,24 @@ def update_lookup_index(engine: Engine, params: LookupParams = DEFAULT_PARAMS, *
     Only texts not indexed yet are sketched and banded. An index built with other settings
     (fingerprint, bands, key version) is wiped and rebuilt. Posts without text of their own
     (empty, a link alone) are skipped. ``progress`` gets the posts read.
+
+    ``keys``: keys already computed for some of these posts (an ingest's reader process computes
+    them while it parses); they are taken instead of normalizing and sketching those texts
+    again, and emptied once taken. Posts without keys there are keyed here, as always.
     """
     if batch < 1:
         raise ValueError(f"batch must be a positive number of posts (20000 is usual), got {batch!r}")
     _ensure_state(engine, params)
     indexed = 0
-    while (step := _index_batch(engine, params, batch)) is not None:
+    if keys is not None and (keys.index is None or not same_index(keys.index, params)):
+        keys = None                  # made for another index: of no use
+    while (step := _index_batch(engine, params, batch, keys)) is not None:
         read, kept = step
         indexed += kept
         if progress is not None:
             progress(read)
+    if keys is not None:
+        keys.clear()
     return indexed
 
 
@@ -108,20 +119,21 @@ def _wipe(connection: Connection) -> int:
     return int(count or 0)
 
 
-def _index_batch(engine: Engine, params: LookupParams, batch: int) -> tuple[int, int] | None:
+def _index_batch(engine: Engine, params: LookupParams, batch: int,
+                 keys: KeyBuffer | None = None) -> tuple[int, int] | None:
     """Index the next ``batch`` posts past the watermark: ``(posts read, posts indexed)``, or
-    None when there are none."""
+    None when there are none; ``keys``: precomputed keys to take where they cover a post."""
     with engine.begin() as connection:
         # FOR UPDATE (PostgreSQL): a second updater waits here instead of redoing this batch
         last = connection.execute(select(STATE.c.last_post_ref).where(STATE.c.id == _STATE_ID)
                                   .with_for_update()).scalar_one()
         mark = _mark(connection)
-        posts = _fetch(connection, f"SELECT id, text FROM posts WHERE id > {mark} ORDER BY id LIMIT {mark}",
+        columns = "id, platform, post_id" if keys else "id, text"
+        posts = _fetch(connection, f"SELECT {columns} FROM posts WHERE id > {mark} ORDER BY id LIMIT {mark}",
                        (last, batch))
         if not posts:
             return None
-        refs, raw = zip(*posts, strict=True)
-        texts = text_rows(refs, [text or "" for text in raw], params)
+        texts = _keyed(connection, posts, params, keys)
         # texts already indexed (an earlier repost) have their bands: neither sketched nor written
         known = _indexed_texts(connection, list(texts.normals))
         new = [key for key in texts.normals if key not in known]
@@ -129,9 +141,36 @@ def _index_batch(engine: Engine, params: LookupParams, batch: int) -> tuple[int,
         _insert(connection, "lookup_texts (text_key, post_ref)", texts.rows)
         _insert(connection, "lookup_bands (band_key, text_key)", bands)
         # never backwards: a concurrent updater on SQLite may have gone further meanwhile
-        connection.execute(update(STATE).where(STATE.c.id == _STATE_ID, STATE.c.last_post_ref < refs[-1])
-                           .values(last_post_ref=refs[-1]))
+        connection.execute(update(STATE).where(STATE.c.id == _STATE_ID, STATE.c.last_post_ref < posts[-1][0])
+                           .values(last_post_ref=posts[-1][0]))
     return len(posts), len(texts.rows)
+
+
+def _keyed(connection: Connection, posts: Sequence[Any], params: LookupParams,
+           keys: KeyBuffer | None) -> TextRows:
+    """Index rows of ``posts``: ``(id, text)`` rows, keyed from their text, or, with ``keys``,
+    ``(id, platform, post_id)`` rows that take its keys; the texts of posts it lacks (stored
+    by another ingest, or before the index was kept up to date) are read and keyed here."""
+    if not keys:
+        refs, raw = zip(*posts, strict=True) if posts else ((), ())
+        return text_rows(refs, [text or "" for text in raw], params)
+    pairs: list[tuple[int, int]] = []
+    normals: dict[int, str] = {}
+    unkeyed: list[int] = []
+    for ref, platform, post_id in posts:
+        if (platform, post_id) not in keys.by_post:
+            unkeyed.append(ref)
+        elif (key := keys.by_post[(platform, post_id)]) is not None:
+            pairs.append((key, ref))
+            normals[key] = keys.normals[key]
+    rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    for start in range(0, len(unkeyed), _CHUNK):
+        which, values = _one_of(connection, "id", unkeyed[start:start + _CHUNK])
+        rest = _keyed(connection, _fetch(connection, f"SELECT id, text FROM posts WHERE {which}", values),
+                      params, None)
+        rows = np.concatenate([rows, rest.rows])
+        normals = rest.normals | normals
+    return TextRows(rows[np.lexsort((rows[:, 1], rows[:, 0]))], normals)
 
 
 def _indexed_texts(connection: Connection, keys: Sequence[int]) -> set[int]:
