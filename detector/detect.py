@@ -15,7 +15,7 @@ from detector.cluster import Campaign, ClusterParams, campaigns
 from detector.coortweet import CoortweetParams, co_shares, events_of, network_graph, shares_of
 from detector.coortweet import weights_of as coordinated_network_of
 from detector.features import account_behaviour, campaign_features
-from detector.fingerprint import FingerprintParams, near_duplicate_groups, signatures
+from detector.fingerprint import FingerprintParams, distinct_signatures, near_duplicate_groups
 from detector.graph import GraphParams, account_graph, pair_weights
 from detector.link import AccountKey, Event, LinkParams
 from detector.model import Scorer, rescore
@@ -63,10 +63,15 @@ class Detection:
 
 @dataclass(frozen=True)
 class Fingerprints:
-    """The signatures computed for text grouping, kept to show how similar evidence texts are."""
+    """The signatures computed for text grouping, kept to show how similar evidence texts are.
+
+    ``row_of`` gives a post's row of ``signatures``; ``rows``, when given, the row of each
+    fingerprinted post in order (relays repeat texts: each distinct text has one row, which
+    halves what the fingerprinting child sends back)."""
 
     row_of: dict[str, int]
     signatures: Any
+    rows: Any = None
 
     def similarity(self, first: str, second: str) -> float | None:
         """Estimated Jaccard of two posts' texts (``None`` if either was not fingerprinted)."""
@@ -74,6 +79,12 @@ class Fingerprints:
         if a is None or b is None:
             return None
         return float((self.signatures[a] == self.signatures[b]).mean())
+
+    def per_post(self) -> Any:
+        """One signature row per fingerprinted post, in order (None when there are none)."""
+        if self.signatures is None or self.rows is None:
+            return self.signatures
+        return self.signatures[self.rows]
 
 
 def text_rows(posts: Sequence[Textual], params: DetectParams) -> tuple[list[int], list[str]]:
@@ -99,10 +110,11 @@ def fingerprint_texts(posts: Sequence[Textual], params: DetectParams) -> tuple[d
     chosen, texts = text_rows(posts, params)
     if not chosen:
         return {}, Fingerprints({}, None)
-    sigs = signatures(texts, params.fingerprint, normalized=True)
-    labels = near_duplicate_groups(sigs, params.similarity, params.lsh_bands)
+    sigs, rows = distinct_signatures(texts, params.fingerprint, normalized=True)
+    labels = near_duplicate_groups(sigs[rows], params.similarity, params.lsh_bands)
     groups = {i: f"t{chosen[int(label)]}" for i, label in zip(chosen, labels, strict=True)}
-    return groups, Fingerprints({posts[i].post_id: row for row, i in enumerate(chosen)}, sigs)
+    row_of = {posts[i].post_id: row for i, row in zip(chosen, rows.tolist(), strict=True)}
+    return groups, Fingerprints(row_of, sigs, rows)
 
 
 def _similarities(found: Sequence[Campaign], prints: Fingerprints) -> dict[tuple[str, str], float]:

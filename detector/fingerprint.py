@@ -81,6 +81,14 @@ def signatures(texts: Sequence[str], params: FingerprintParams, *,
     Texts with the same normal form are sketched once. ``normalized=True`` says the caller
     already applied ``normalize_text`` (it is idempotent, so this only saves its cost).
     """
+    sigs, rows = distinct_signatures(texts, params, normalized=normalized)
+    return sigs[rows]
+
+
+def distinct_signatures(texts: Sequence[str], params: FingerprintParams, *,
+                        normalized: bool = False) -> tuple[Signatures, Indices]:
+    """``signatures`` of each distinct normal form once, in order of first appearance, and each
+    text's row among them: ``signatures(texts) == sigs[rows]`` without the repeated rows."""
     index: dict[str, int] = {}
     normal = (lambda t: t) if normalized else normalize_text
     rows = np.fromiter((index.setdefault(normal(t), len(index)) for t in texts),
@@ -91,7 +99,7 @@ def signatures(texts: Sequence[str], params: FingerprintParams, *,
     permutations = _permutations(params.num_perm, params.seed, params.scheme)
     for start, end in _chunks([len(t) for t in distinct]):
         out[start:end] = _chunk_signatures(distinct[start:end], params, store, permutations)
-    return out[rows]
+    return out, rows
 
 
 def _dtype(scheme: str) -> type[np.unsignedinteger[Any]]:

@@ -187,12 +187,12 @@ def build(posts: Sequence[Post], ties: Ties) -> tuple[State, list[tuple[str, str
 
 def _buckets(ties: Ties, params: DetectParams) -> Keys:
     """Rows ``(band, band key, first position, last position)`` of every bucket of a full run."""
-    prints = ties.prints
-    if prints.signatures is None:
+    sigs = ties.prints.per_post()
+    if sigs is None:
         return np.empty((0, 4), dtype=np.int64)
-    live = ~_empty(prints.signatures)
+    live = ~_empty(sigs)
     at = np.asarray(sorted(ties.groups), dtype=np.int64)[live]  # one post per signature row
-    keys = bucket_keys(prints.signatures[live], params)
+    keys = bucket_keys(sigs[live], params)
     parts = []
     for band in range(keys.shape[1]):
         column = keys[:, band]

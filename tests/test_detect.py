@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from detector.detect import DetectParams, detect
+from datetime import timedelta
+
+import numpy as np
+
+from detector.detect import DetectParams, detect, fingerprint_texts
 from detector.evaluate import evaluate
+from detector.fingerprint import signatures
+from detector.normalize import normalize_text
 from detector.records import Post
 from detector.simulate import SimulationParams, simulate
-from tests.factories import post
+from tests.factories import T0, post
 
 RELAY_TEXT = "Ce soir je vote Jean, le seul qui parle des vrais problèmes ! #debat2012"
 
@@ -91,3 +97,18 @@ def test_features_and_text_similarity_evidence() -> None:
     first = event.participants[0].post_id
     values = [result.similarity[(first, p.post_id)] for p in event.participants]
     assert values[0] == 1.0 and min(values) >= 0.8       # near-identical: only the link differs
+
+
+def test_fingerprints_keep_one_row_per_distinct_text_and_answer_per_post() -> None:
+    relay = "Ce soir je vote Jean, le seul qui parle des vrais problèmes du pays"
+    other = "Un tout autre message, assez long"
+    texts = [relay, f"RT @jean: {relay}", relay.replace("soir", "matin"), relay, other]
+    posts = [Post("twitter", str(n), str(n), T0 + timedelta(seconds=n), text=t) for n, t in enumerate(texts)]
+    groups, prints = fingerprint_texts(posts, DetectParams())
+    assert prints.signatures.shape[0] == 3 and prints.rows.tolist() == [0, 0, 1, 0, 2]
+    each = signatures([normalize_text(t) for t in texts], DetectParams().fingerprint, normalized=True)
+    np.testing.assert_array_equal(prints.per_post(), each)
+    assert prints.similarity("0", "3") == prints.similarity("0", "1") == 1.0
+    assert 0.5 < prints.similarity("0", "2") < 1.0                  # type: ignore[operator]
+    assert prints.similarity("0", "missing") is None
+    assert groups[0] == groups[1] == groups[3] == "t0" and groups[4] == "t4"

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 from detector import fingerprint
 from detector.fingerprint import (
     FingerprintParams,
+    distinct_signatures,
     lsh_params,
     near_duplicate_groups,
     near_duplicate_pairs,
@@ -85,6 +86,16 @@ def test_copies_of_a_relayed_message_get_one_signature() -> None:
                       FingerprintParams(num_perm=16))
     np.testing.assert_array_equal(rows[0], rows[1])
     assert not np.array_equal(rows[0], rows[2])
+
+
+def test_distinct_signatures_sketch_each_normal_form_once_in_order_of_first_appearance() -> None:
+    texts = ["RT @a: Vote NOW https://t.co/1", "Other words entirely", "vote now https://t.co/2", "Vote now!"]
+    params = FingerprintParams(num_perm=16)
+    sigs, rows = distinct_signatures(texts, params)
+    assert rows.tolist() == [0, 1, 0, 2] and sigs.shape == (3, 16)
+    np.testing.assert_array_equal(sigs[rows], signatures(texts, params))
+    empty, none = distinct_signatures([], params)
+    assert (empty.shape, none.shape) == ((0, 16), (0,))
 
 
 def test_a_lone_surrogate_is_hashed_not_fatal() -> None:
