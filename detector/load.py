@@ -38,6 +38,9 @@ PARALLEL_MIN_BYTES = 4 << 20
 INDEX_STEP = 50_000
 """Posts indexed for text lookup per commit during an ingest: each commit rewrites pages all over
 the band table, so a commit per 10,000-post batch costs more (1.1M posts: 84 s against 56 s)."""
+IDLE_STEP = 10_000
+"""Posts indexed at least, when the reader has no batch ready: small dumps leave little to index
+at the end, big ones (where storing is slower than parsing) still index ``INDEX_STEP`` at a time."""
 _TEXT = POST_COLUMNS.index("text")
 _KEY = (POST_COLUMNS.index("platform"), POST_COLUMNS.index("post_id"))
 
@@ -164,8 +167,9 @@ def _reader_main(out: Any, path: Path, options: IngestOptions, dialect: str, par
         _send(out, ("error", CibError(f"{path.name}: the reader failed: {exc!r}")), parent)
 
 
-def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[PreparedBatch]:
-    """``prepared_batches`` run in a child process, two batches ahead at most."""
+def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[PreparedBatch | None]:
+    """``prepared_batches`` run in a child process, two batches ahead at most; ``None`` when the
+    next batch is not ready yet (the caller may do other work before asking again)."""
     # fork starts in milliseconds; the child only reads the file and never touches the database
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context: Any = multiprocessing.get_context(method)
@@ -177,12 +181,10 @@ def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[P
     try:
         while True:
             try:
-                kind, payload = channel.get(timeout=0.5)
+                kind, payload = channel.get_nowait()
             except queue.Empty:
-                if not reader.is_alive():
-                    raise CibError(f"{path.name}: the reader process stopped "
-                                   f"(exit code {reader.exitcode})") from None
-                continue
+                yield None
+                kind, payload = _next(channel, reader, path)
             if kind == "done":
                 return
             if kind == "error":
@@ -193,6 +195,17 @@ def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[P
             reader.terminate()
         reader.join(timeout=5)
         channel.close()
+
+
+def _next(channel: Any, reader: Any, path: Path) -> tuple[str, Any]:
+    """The reader's next message, waiting for it as long as the reader lives."""
+    while True:
+        try:
+            return channel.get(timeout=0.5)  # type: ignore[no-any-return]
+        except queue.Empty:
+            if not reader.is_alive():
+                raise CibError(f"{path.name}: the reader process stopped "
+                               f"(exit code {reader.exitcode})") from None
 
 
 # --- the writer (this process) ------------------------------------------------------------------
@@ -220,7 +233,8 @@ BatchDone = Callable[["IngestReport", int], None]
 
 class _Indexer:
     """Takes the keys the reader computed for each stored batch into the text-lookup index,
-    ``INDEX_STEP`` posts at a time (``flush`` for the rest)."""
+    ``INDEX_STEP`` posts at a time, or ``IDLE_STEP`` while the reader has no batch ready (so
+    that little is left for the end), and ``flush`` for the rest."""
 
     def __init__(self, engine: Engine, enabled: bool) -> None:
         from detector.lookup import KeyBuffer  # numpy and the fingerprints: only when indexing
@@ -235,6 +249,10 @@ class _Indexer:
         if len(self.keys) >= INDEX_STEP:
             self.flush()
 
+    def idle(self) -> None:
+        if len(self.keys) >= IDLE_STEP:
+            self.flush()
+
     def flush(self) -> None:
         if self.enabled:
             from detector.store.lookup import update_lookup_index
@@ -242,10 +260,13 @@ class _Indexer:
             update_lookup_index(self.engine, batch=INDEX_STEP, keys=self.keys)
 
 
-def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatch],
+def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatch | None],
                report: IngestReport, progress: Progress | None, on_batch: BatchDone | None,
                indexer: _Indexer) -> None:
     for batch in batches:
+        if batch is None:       # the reader is behind: index what is stored meanwhile
+            indexer.idle()
+            continue
         result = write_batch(engine, dataset.ensure(batch.formats), batch, report.rejected)
         indexer.add(batch)      # while the reader process parses the next batches
         report.format = "+".join(batch.formats)

@@ -115,7 +115,8 @@ def relayed_posts(count: int, start: int = 0) -> list:  # type: ignore[type-arg]
 
 def test_an_ingest_keeps_the_lookup_index_up_to_date(engine: Engine, tmp_path: Path, parallel: bool,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "INDEX_STEP", 10)        # several index commits in one file
+    monkeypatch.setattr(load, "INDEX_STEP", 10)        # several index commits in one file,
+    monkeypatch.setattr(load, "IDLE_STEP", 1)          # more whenever the reader is behind
     older = write_file(tmp_path / "older.jsonl", "v1", relayed_posts(5) + many_posts(3, start=100))
     ingest_file(engine, older, IngestOptions(index=False))      # left unindexed, as by older code
     posts = relayed_posts(30, start=3) + many_posts(4, start=200) + relayed_posts(3)   # duplicates too
