@@ -153,6 +153,7 @@ def test_the_command_line_imports_no_learning_or_plotting_library_until_used() -
     # every `cib` call pays its imports: scikit-learn and matplotlib cost seconds, and ingest,
     # stats and the rule's detection need neither (a trained scorer and a report import them)
     probe = ("import sys, detector.cli; "
-             "print(sorted(m for m in ('sklearn', 'matplotlib', 'scipy') if m in sys.modules))")
+             "print(sorted(m for m in ('sklearn', 'matplotlib', 'scipy', 'alembic', 'psycopg') "
+             "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"

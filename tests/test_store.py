@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, select
 from detector.errors import DatabaseError
 from detector.records import Post
 from detector.store import current_revision_of, head_revision, make_engine, migrate, resolve_url
+from detector.store.database import SCHEMA_HEAD
 from detector.store.schema import Base
 
 
@@ -27,6 +28,18 @@ def test_migrations_build_exactly_the_orm_schema(engine: Engine) -> None:
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     migrate(engine)
     assert current_revision_of(engine) == head_revision()
+
+
+def test_the_known_head_is_the_newest_migration() -> None:
+    # a database at SCHEMA_HEAD is opened without alembic: a new migration must move it
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_a_new_database_has_no_revision_until_migrated(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    assert current_revision_of(engine) is None
+    migrate(engine)
+    assert current_revision_of(engine) == SCHEMA_HEAD
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import psycopg
 from sqlalchemy import Engine, Table, delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -152,6 +151,8 @@ def _copy_posts(connection: Connection, rows: list[Row], dataset_id: int) -> int
         f"CREATE TEMP TABLE {STAGING} ON COMMIT DELETE ROWS AS SELECT {columns} FROM posts "
         "WITH NO DATA; END IF; END $$")
     statement = f"COPY {STAGING} ({columns}) FROM STDIN"
+    import psycopg  # PostgreSQL's driver: imported only where it is used
+
     raw = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
     try:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
