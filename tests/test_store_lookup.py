@@ -139,8 +139,10 @@ def test_keys_computed_while_parsing_give_the_index_computed_from_the_texts(engi
 
 def test_keys_made_for_other_index_settings_are_not_taken(engine: Engine) -> None:
     add_dataset(engine, relays())
-    assert update_lookup_index(engine, LookupParams(bands=32), keys=buffered(relays())) == 4
+    keys = buffered(relays())
+    assert update_lookup_index(engine, LookupParams(bands=32), keys=keys) == 4
     assert index_rows(engine) == (4, 3 * 32)
+    assert len(keys) == 0                              # emptied all the same
 
 
 def test_indexing_again_from_scratch_is_harmless(engine: Engine) -> None:

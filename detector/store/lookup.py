@@ -83,15 +83,14 @@ def update_lookup_index(engine: Engine, params: LookupParams = DEFAULT_PARAMS, *
         raise ValueError(f"batch must be a positive number of posts (20000 is usual), got {batch!r}")
     _ensure_state(engine, params)
     indexed = 0
-    if keys is not None and (keys.index is None or not same_index(keys.index, params)):
-        keys = None                  # made for another index: of no use
-    while (step := _index_batch(engine, params, batch, keys)) is not None:
+    usable = keys if keys is not None and keys.index is not None and same_index(keys.index, params) else None
+    while (step := _index_batch(engine, params, batch, usable)) is not None:
         read, kept = step
         indexed += kept
         if progress is not None:
             progress(read)
     if keys is not None:
-        keys.clear()
+        keys.clear()                 # taken, or made for another index: of no use
     return indexed
 
 
