@@ -155,17 +155,10 @@ def text_rows(post_refs: Sequence[int], texts: Sequence[str], params: LookupPara
 
     Sorted because a b-tree takes sorted inserts much faster.
     """
-    key_of: dict[str, int | None] = {}      # retweets repeat raw texts: each is normalized once
-    normals: dict[int, str] = {}
-    pairs: list[tuple[int, int]] = []
-    for ref, text in zip(post_refs, texts, strict=True):
-        if text not in key_of:
-            key_of[text] = _content_key(text, normals, params)
-        key = key_of[text]
-        if key is not None:
-            pairs.append((key, ref))
+    keys = TextKeyer(params, limit=len(texts)).keys(texts)   # each raw text normalized once
+    pairs = [(key, ref) for ref, key in zip(post_refs, keys.text_keys, strict=True) if key is not None]
     rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    return TextRows(rows[np.lexsort((rows[:, 1], rows[:, 0]))], normals)
+    return TextRows(rows[np.lexsort((rows[:, 1], rows[:, 0]))], keys.normals)
 
 
 def _content_key(text: str, normals: dict[int, str], params: LookupParams) -> int | None:
