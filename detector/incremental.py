@@ -3,8 +3,11 @@
 A pair's weight is a sum over contents (signal, key) of that content's best event weight per
 occasion, and a content's events depend on its own posts only. New posts touch few contents:
 their repost and reply targets, links, hashtag set and text group. Those contents' events are
-made again from all their posts, their old share of the pair totals taken off and the new one
-added; every other content is kept as the last run left it.
+made again, their old share of the pair totals taken off and the new one added; every other
+content is kept as the last run left it. A content's occasions are cut where its posts pause,
+so new (later) posts change only its last occasion and the ones after: its events are made
+again from the posts of its last occasion on (its *tail*), not from all its posts, except for
+text groups that new posts merge (made again from all their posts).
 
 Exact (weights aside, which are summed in another order: within 1e-9) while the new posts all
 come after the cached ones in detection order (time, platform, post id): every cached post then
@@ -23,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
 import numpy as np
@@ -32,18 +35,28 @@ import numpy.typing as npt
 from detector.detect import text_rows
 from detector.features import _Tally, behaviour_features
 from detector.fingerprint import Signatures, signatures
-from detector.graph import GraphParams, Pair, PairStats, account_graph, pair_weights
-from detector.link import SIGNALS, AccountKey, Event, Participation, co_action_events, content_keys
+from detector.graph import GraphParams, account_graph, pair_weights
+from detector.link import (
+    SIGNALS,
+    AccountKey,
+    Event,
+    Participation,
+    content_keys,
+    key_events,
+    last_occasion,
+)
 from detector.lookup import LookupParams, band_keys
 from detector.normalize import normalize_text
 from detector.records import Post
+from detector.totals import Delta, PairTotals, add_delta
 
 if TYPE_CHECKING:
     from detector.detect import DetectParams, Ties
 
-CACHE_VERSION = 2               # bump when the cache's meaning changes: older caches run full
+CACHE_VERSION = 5               # bump when the cache's meaning changes: older caches run full
 Content = tuple[str, str]       # (signal, key)
 Order = tuple[int, int]         # (position of the content's first post, rank among its keys)
+Tail = tuple[int, int]          # (number of the content's last occasion, position of its first post)
 Bucket = tuple[int, int]        # (band, band key); band == bands: the whole signature
 Keys = npt.NDArray[np.int64]
 
@@ -52,17 +65,6 @@ def params_hash(params: DetectParams) -> str:
     """What a cache was made with; another value means a full run."""
     blob = json.dumps({"params": params.to_json(), "version": CACHE_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-# A pair's summed weight and contents, with its contents per signal (so that they can be taken
-# off): a plain tuple, as there are millions and the cache pickles them all.
-PairTotal = tuple[float, int, tuple[int, ...]]
-_NO_CONTENTS = (0,) * len(SIGNALS)
-
-
-def _stats(total: PairTotal) -> PairStats:
-    weight, contents, by_signal = total
-    return PairStats(weight, contents, sum(1 << i for i, n in enumerate(by_signal) if n > 0))
 
 
 @dataclass
@@ -78,9 +80,11 @@ class State:
 
     posts: int                                                 # positions 0 .. posts - 1 taken
     contents: dict[Content, tuple[Order, list[Event]]] = field(default_factory=dict)
-    pairs: dict[Pair, PairTotal] = field(default_factory=dict)
+    tails: dict[Content, Tail] = field(default_factory=dict)   # of the contents with events
+    pairs: PairTotals = field(default_factory=PairTotals)
     tallies: dict[AccountKey, Tally] = field(default_factory=dict)
     app_users: dict[str, set[AccountKey]] = field(default_factory=lambda: defaultdict(set))
+    packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since unpack
 
 
 @dataclass
@@ -101,19 +105,6 @@ class CacheReader(Protocol):
     def text_posts(self, positions: Sequence[int]) -> dict[int, tuple[int, int]]: ...
     def posts(self, refs: Sequence[int]) -> dict[int, Post]: ...
     def content_posts(self, contents: Sequence[Content]) -> dict[Content, list[tuple[int, int]]]: ...
-
-
-def _add_pairs(pairs: dict[Pair, PairTotal], signal: str, contribution: Mapping[Pair, PairStats],
-               sign: int) -> None:
-    slot = SIGNALS.index(signal)
-    for pair, stats in contribution.items():
-        weight, contents, by_signal = pairs.get(pair, (0.0, 0, _NO_CONTENTS))
-        contents += sign * stats.contents
-        if contents == 0:
-            pairs.pop(pair, None)
-            continue
-        by_signal = (*by_signal[:slot], by_signal[slot] + sign * stats.contents, *by_signal[slot + 1:])
-        pairs[pair] = (weight + sign * stats.weight, contents, by_signal)
 
 
 def _tally(state: State, post: Post) -> None:
@@ -175,13 +166,25 @@ def build(posts: Sequence[Post], ties: Ties) -> tuple[State, list[tuple[str, str
     for post in posts:
         _tally(state, post)
     order: dict[Content, Order] = {}
-    rows = []
+    tails: dict[Content, list[Any]] = {}        # [occasion number, its first position, last time]
+    gap, rows = params.link.occasion_gap, []
     for i, signal, key, rank in _carried(posts, ties.groups, params):
-        order.setdefault((signal, key), (i, rank))
+        content, at = (signal, key), posts[i].created_at
+        tail = tails.get(content)
+        if tail is None:
+            order[content] = (i, rank)
+            tails[content] = [0, i, at]
+        else:
+            if at - tail[2] > gap:
+                tail[0], tail[1] = tail[0] + 1, i
+            tail[2] = at
         rows.append((signal, key, i))
+    delta: Delta = {}
     for content, events in _by_content(ties.events).items():
         state.contents[content] = (order[content], events)
-        _add_pairs(state.pairs, content[0], pair_weights(events, params.graph), 1)
+        state.tails[content] = (tails[content][0], tails[content][1])
+        add_delta(delta, content[0], pair_weights(events, params.graph), 1)
+    state.pairs.apply(delta)
     return state, rows, _buckets(ties, params)
 
 
@@ -212,9 +215,7 @@ def ordered_events(state: State) -> list[Event]:
 
 def ties_graph(state: State, params: GraphParams) -> nx.Graph:
     """``graph.account_graph`` of the totals, sorting only the significant pairs."""
-    kept = {pair: _stats(total) for pair, total in state.pairs.items()
-            if total[1] >= params.min_contents and total[0] >= params.min_weight}
-    return account_graph(kept, params)
+    return account_graph(state.pairs.significant(params), params)
 
 
 def per_account(state: State) -> Counter[AccountKey]:
@@ -246,7 +247,12 @@ def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
         changes.contents.append((signal, key, start + i, new[i][0]))
         added[(signal, key)].append(start + i)
     merged = {("text", f"t{old}"): ("text", f"t{label}") for old, label in relabelled.items()}
+    whole = set(merged) | set(merged.values())      # merged groups: all their posts
+    tails = {content: state.tails[content] for content in added
+             if content in state.tails and content not in whole}
     stored = reader.content_posts(sorted(set(added) | set(merged)))
+    for content, tail in tails.items():              # the tail only: its last occasion on
+        stored[content] = [row for row in stored.get(content, ()) if row[0] >= tail[1]]
     fetched = reader.posts(sorted({ref for rows in stored.values() for _, ref in rows}))
     members: dict[Content, dict[int, Post]] = defaultdict(dict)
     for content, rows in stored.items():
@@ -256,43 +262,71 @@ def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
     for content, positions in added.items():
         for position in positions:
             members[content][position] = posts[position - start]
+    delta: Delta = {}
     for content in merged:
-        _replace(state, content, None, params)
+        _replace(state, content, None, params, delta)
     for signal in SIGNALS:
         touched = {content: members[content] for content in members if content[0] == signal}
         if touched:
-            _redo(state, signal, touched, params)
+            _redo(state, signal, touched, tails, params, delta)
+    state.pairs.apply(delta)
     changes.touched = len(members) + len(merged)
     state.posts += len(posts)
     return changes
 
 
 def _redo(state: State, signal: str, touched: Mapping[Content, Mapping[int, Post]],
-          params: DetectParams) -> None:
-    """Make the events of the ``touched`` contents of one signal again, from all their posts."""
+          tails: Mapping[Content, Tail], params: DetectParams, delta: Delta) -> None:
+    """Make the events of the ``touched`` contents of one signal again: from their tail's posts
+    on (events of earlier occasions kept) for those in ``tails``, else from all their posts."""
     everyone = {position: post for members in touched.values() for position, post in members.items()}
     positions = sorted(everyone)
+    index = {p: j for j, p in enumerate(positions)}
     sub = [everyone[p] for p in positions]
     labels = {p: key for (_, key), members in touched.items() for p in members} if signal == "text" else {}
     groups = {j: labels[p] for j, p in enumerate(positions) if p in labels}
     order: dict[Content, Order] = {}
     for j, _, key, rank in _carried(sub, groups, params, (signal,)):
         order.setdefault((signal, key), (positions[j], rank))
-    made = _by_content(co_action_events(sub, groups, params.link, (signal,)))
-    for content in touched:
-        events = made.get(content)
-        _replace(state, content, (order[content], events) if events else None, params)
+    gap = params.link.occasion_gap
+    for content, members in touched.items():
+        indices = [index[p] for p in sorted(members)]
+        first = tails[content][0] if content in tails else 0
+        made = list(key_events(signal, content[1], indices, sub, params.link, first))
+        number, at = last_occasion(indices, sub, gap)
+        tail = (first + number, positions[at])
+        if content in tails:
+            _replace_tail(state, content, made, tail, params, delta)
+        else:
+            _replace(state, content, (order[content], made, tail) if made else None, params, delta)
 
 
-def _replace(state: State, content: Content, now: tuple[Order, list[Event]] | None,
-             params: DetectParams) -> None:
-    """Take a content's old share off the pair totals and add its new one."""
+def _replace_tail(state: State, content: Content, made: list[Event], tail: Tail,
+                  params: DetectParams, delta: Delta) -> None:
+    """Replace a content's events from its old tail's occasion on with ``made``: a pair's share
+    is a sum over occasions, so only those occasions' shares change."""
+    first = state.tails[content][0]
+    order, events = state.contents[content]
+    old = [e for e in events if e.occasion >= first]
+    add_delta(delta, content[0], pair_weights(old, params.graph), -1)
+    add_delta(delta, content[0], pair_weights(made, params.graph), 1)
+    state.contents[content] = (order, [e for e in events if e.occasion < first] + made)
+    state.tails[content] = tail
+    state.packed.pop(content, None)
+
+
+def _replace(state: State, content: Content, now: tuple[Order, list[Event], Tail] | None,
+             params: DetectParams, delta: Delta) -> None:
+    """Take a content's old share off the pair totals and add its new one (into ``delta``)."""
     old = state.contents.pop(content, None)
+    state.tails.pop(content, None)
+    state.packed.pop(content, None)
     if old is not None:
-        _add_pairs(state.pairs, content[0], pair_weights(old[1], params.graph), -1)
+        add_delta(delta, content[0], pair_weights(old[1], params.graph), -1)
     if now is not None:
-        state.contents[content] = now
-        _add_pairs(state.pairs, content[0], pair_weights(now[1], params.graph), 1)
+        order, events, tail = now
+        state.contents[content], state.tails[content] = (order, events), tail
+        add_delta(delta, content[0], pair_weights(events, params.graph), 1)
 
 
 def _text_groups(posts: Sequence[Post], start: int, params: DetectParams, reader: CacheReader,
@@ -366,17 +400,34 @@ def _at(us: int) -> datetime:
     return _EPOCH + us * _MICROSECOND
 
 
+def _pack_content(order: Order, events: list[Event]) -> bytes:
+    """One content's events as plain tuples (pickling dataclasses field by field costs 10x more)."""
+    return pickle.dumps((order, [
+        (e.start, e.end, tuple((*p.account, p.post_id, p.time) for p in e.participants),
+         e.key_posts, e.key_accounts, e.occasion) for e in events]), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack_content(content: Content, blob: bytes) -> tuple[Order, list[Event]]:
+    signal, key = content
+    order, events = pickle.loads(blob)  # our own blob, from _pack_content
+    return order, [Event(signal, key, start, end,
+                         tuple([Participation((platform, account), post_id, time)
+                                for platform, account, post_id, time in people]),
+                         key_posts, key_accounts, occasion)
+                   for start, end, people, key_posts, key_accounts, occasion in events]
+
+
 def pack(state: State) -> bytes:
-    """The state as plain tuples, pickled: pickling dataclasses field by field costs 10x more."""
-    contents = [(signal, key, order, [
-        (_us(e.start), _us(e.end), tuple((*p.account, p.post_id, _us(p.time)) for p in e.participants),
-         e.key_posts, e.key_accounts, e.occasion) for e in events])
-        for (signal, key), (order, events) in state.contents.items()]
+    """The state, pickled: each content's events apart, so that an update re-packs only the
+    contents it changed, and the pair totals as arrays."""
+    contents = {content: state.packed.get(content) or _pack_content(*entry)
+                for content, entry in state.contents.items()}
     tallies = [(account, t.posts, t.reposts, dict(t.hours), dict(t.clients),
                 _us(t.first) if t.first else None) for account, t in state.tallies.items()]
     users = {client: sorted(accounts) for client, accounts in state.app_users.items()}
-    return pickle.dumps((CACHE_VERSION, state.posts, contents, state.pairs, tallies, users),
-                        protocol=pickle.HIGHEST_PROTOCOL)
+    pairs = (state.pairs.accounts, state.pairs.to_bytes())
+    return pickle.dumps((CACHE_VERSION, state.posts, contents, pairs, tallies, users,
+                         state.tails), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def unpack(blob: bytes) -> State | None:
@@ -384,15 +435,10 @@ def unpack(blob: bytes) -> State | None:
     loaded = pickle.loads(blob)  # our own blob, from pack
     if not isinstance(loaded, tuple) or loaded[:1] != (CACHE_VERSION,):
         return None
-    _, posts, contents, pairs, tallies, users = loaded
-    state = State(posts)
-    for signal, key, order, events in contents:
-        state.contents[(signal, key)] = (order, [
-            Event(signal, key, _at(start), _at(end),
-                  tuple(Participation((platform, account), post_id, _at(time))
-                        for platform, account, post_id, time in people), key_posts, key_accounts, occasion)
-            for start, end, people, key_posts, key_accounts, occasion in events])
-    state.pairs = pairs
+    _, posts, contents, pairs, tallies, users, tails = loaded
+    state = State(posts, tails=tails, packed=contents)
+    state.contents = {content: _unpack_content(content, packed) for content, packed in contents.items()}
+    state.pairs = PairTotals.from_bytes(*pairs)
     state.tallies = {account: Tally(count, reposts, Counter(hours), Counter(clients),
                                     _at(first) if first is not None else None)
                      for account, count, reposts, hours, clients, first in tallies}

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from detector.records import Post
@@ -184,11 +185,12 @@ def co_action_events(posts: Sequence[Post], text_groups: Mapping[int, str],
 
 
 def key_events(signal: str, key: str, indices: list[int], posts: Sequence[Post],
-               params: LinkParams = LinkParams()) -> Iterator[Event]:
+               params: LinkParams = LinkParams(), first_occasion: int = 0) -> Iterator[Event]:
     """The events of one content: ``indices`` are all its posts, in time order (the kernel of
-    :func:`co_action_events`, also run per content by the Dask engine)."""
+    :func:`co_action_events`, also run per content by the Dask engine), or its posts from the
+    start of its occasion numbered ``first_occasion`` on (an incremental update's tail)."""
     window = params.window(signal)
-    for number, occasion in enumerate(_occasions(indices, posts, params.occasion_gap)):
+    for number, occasion in enumerate(_occasions(indices, posts, params.occasion_gap), first_occasion):
         if len(occasion) < 2:
             continue
         accounts = len({(posts[i].platform, posts[i].account_id) for i in occasion})
@@ -196,3 +198,13 @@ def key_events(signal: str, key: str, indices: list[int], posts: Sequence[Post],
             event = _event(signal, key, burst, posts, occasion, accounts, number)
             if event is not None:
                 yield event
+
+
+def last_occasion(indices: list[int], posts: Sequence[Post], gap: timedelta) -> tuple[int, int]:
+    """How many occasions come before the last one of ``indices`` (time-ordered posts of one
+    content), and the index of the last one's first post."""
+    number, start = 0, indices[0]
+    for before, i in pairwise(indices):
+        if posts[i].created_at - posts[before].created_at > gap:
+            number, start = number + 1, i
+    return number, start

@@ -112,6 +112,26 @@ def test_new_reposts_of_a_known_post_join_its_burst(engine: Engine, tmp_path: Pa
     assert_same(incremental, full)
 
 
+@pytest.mark.parametrize("later", [20, 4 * 3600], ids=["same burst", "a new occasion"])
+def test_new_posts_read_only_the_last_occasion_of_what_they_touch(engine: Engine, tmp_path: Path,
+                                                                  later: int) -> None:
+    def ring(first: int, accounts: range, seconds: int) -> list[Post]:
+        return [post(first + i, account=a, seconds=seconds + 5 * i, repost_of="target",
+                     text="RT @news: x") for i, a in enumerate(accounts)]
+
+    ingest(engine, tmp_path, ring(1, range(1, 5), 0) + ring(10, range(1, 5), 7200))  # 2 occasions
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, ring(20, range(5, 8), 7200 + later))
+    _, incremental = run_detection(engine, incremental=True)
+    assert incremental.counts["posts_read"] == 3 + 4        # the new ones and the last occasion's
+    cached = load_state(engine)
+    assert cached is not None
+    (_, events), = cached[1].contents.values()
+    assert [e.occasion for e in events] == ([0, 1] if later == 20 else [0, 1, 2])
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert_same(incremental, full)
+
+
 def test_what_the_cache_cannot_explain_runs_in_full(engine: Engine, tmp_path: Path) -> None:
     first = ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
     assert run_detection(engine, incremental=True)[1].path == "full: no cache yet"

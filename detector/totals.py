@@ -1,0 +1,117 @@
+"""Pair totals as arrays: what incremental detection keeps of every account pair that ever met.
+
+A full run of millions of posts leaves millions of pairs, most of them one weak meeting short of
+a tie. Kept as a dict of tuples they cost more to pickle and unpickle than the rest of an
+incremental run; here they are one sorted key column (two account numbers), a weight column and
+a contents count per signal, changed in one vectorized step per run (:meth:`PairTotals.apply`).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from detector.graph import GraphParams, Pair, PairStats
+from detector.link import SIGNALS, AccountKey
+
+_SHIFT = np.int64(32)
+_LOW = np.int64((1 << 32) - 1)
+Delta = dict[Pair, list[float]]     # pair -> [weight, contents of each signal], to add
+
+
+def add_delta(delta: Delta, signal: str, contribution: Mapping[Pair, PairStats], sign: int) -> None:
+    """Add (``sign`` 1) or take off (-1) one content's share of the pair totals."""
+    slot = 1 + SIGNALS.index(signal)
+    for pair, stats in contribution.items():
+        entry = delta.get(pair)
+        if entry is None:
+            entry = delta[pair] = [0.0] * (1 + len(SIGNALS))
+        entry[0] += sign * stats.weight
+        entry[slot] += sign * stats.contents
+
+
+class PairTotals:
+    """Summed weight and contents per signal of every pair with at least one content."""
+
+    def __init__(self, accounts: Sequence[AccountKey] = (), keys: npt.NDArray[np.int64] | None = None,
+                 weight: npt.NDArray[np.float64] | None = None,
+                 counts: npt.NDArray[np.int32] | None = None) -> None:
+        self.accounts = list(accounts)
+        self._number = {account: i for i, account in enumerate(self.accounts)}
+        self.keys = keys if keys is not None else np.empty(0, dtype=np.int64)
+        self.weight = weight if weight is not None else np.empty(0, dtype=np.float64)
+        self.counts = counts if counts is not None else np.empty((0, len(SIGNALS)), dtype=np.int32)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _account(self, account: AccountKey) -> int:
+        number = self._number.get(account)
+        if number is None:
+            number = self._number[account] = len(self.accounts)
+            self.accounts.append(account)
+        return number
+
+    def _pairs(self, keys: npt.NDArray[np.int64]) -> list[Pair]:
+        accounts = self.accounts
+        return [(accounts[a], accounts[b]) for a, b in
+                zip((keys >> _SHIFT).tolist(), (keys & _LOW).tolist(), strict=True)]
+
+    def apply(self, delta: Delta) -> None:
+        """Add a run's changes; pairs left with no content are dropped."""
+        if not delta:
+            return
+        found = np.fromiter(((self._account(a) << 32) | self._account(b) for a, b in delta),
+                            dtype=np.int64, count=len(delta))
+        values = np.array(list(delta.values()), dtype=np.float64).reshape(len(delta), -1)
+        change_weight, change_counts = values[:, 0], np.rint(values[:, 1:]).astype(np.int32)
+        at = np.searchsorted(self.keys, found)
+        known = at < len(self.keys)
+        known[known] = self.keys[at[known]] == found[known]
+        self.weight[at[known]] += change_weight[known]
+        self.counts[at[known]] += change_counts[known]
+        fresh = ~known
+        if fresh.any():
+            order = np.argsort(found[fresh], kind="stable")
+            where = at[fresh][order]
+            self.keys = np.insert(self.keys, where, found[fresh][order])
+            self.weight = np.insert(self.weight, where, 0.0 + change_weight[fresh][order])
+            self.counts = np.insert(self.counts, where, change_counts[fresh][order], axis=0)
+        live = self.counts.sum(axis=1) > 0
+        if not live.all():
+            self.keys, self.weight, self.counts = self.keys[live], self.weight[live], self.counts[live]
+
+    def significant(self, params: GraphParams) -> dict[Pair, PairStats]:
+        """The pairs that make a tie (``graph.account_graph``'s rule), as ``PairStats``."""
+        contents = self.counts.sum(axis=1)
+        kept = np.flatnonzero((contents >= params.min_contents) & (self.weight >= params.min_weight))
+        bits = ((self.counts[kept] > 0) * (1 << np.arange(len(SIGNALS)))).sum(axis=1)
+        return {pair: PairStats(weight, n, signals) for pair, weight, n, signals in zip(
+            self._pairs(self.keys[kept]), self.weight[kept].tolist(), contents[kept].tolist(),
+            bits.tolist(), strict=True)}
+
+    def get(self, pair: Pair) -> PairStats | None:
+        """One pair's totals (``None`` when it shares no content)."""
+        a, b = self._number.get(pair[0]), self._number.get(pair[1])
+        if a is None or b is None:
+            return None
+        key = np.int64((a << 32) | b)
+        at = int(np.searchsorted(self.keys, key))
+        if at == len(self.keys) or self.keys[at] != key:
+            return None
+        counts = self.counts[at]
+        return PairStats(float(self.weight[at]), int(counts.sum()),
+                         sum(1 << i for i, n in enumerate(counts.tolist()) if n > 0))
+
+    def to_bytes(self) -> bytes:
+        out = io.BytesIO()
+        np.savez(out, keys=self.keys, weight=self.weight, counts=self.counts)
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, accounts: Sequence[AccountKey], blob: bytes) -> PairTotals:
+        arrays = np.load(io.BytesIO(blob), allow_pickle=False)
+        return cls(accounts, arrays["keys"], arrays["weight"], arrays["counts"])

@@ -1,0 +1,57 @@
+"""Pair totals as arrays: the same sums, ties and drops as a dict of pairs would give."""
+
+from __future__ import annotations
+
+import pytest
+
+from detector.graph import GraphParams, PairStats
+from detector.totals import Delta, PairTotals, add_delta
+
+A, B, C, D = (("twitter", str(n)) for n in range(1, 5))
+
+
+def totals_of(*contributions: tuple[str, dict[tuple[tuple[str, str], tuple[str, str]], PairStats], int]
+              ) -> PairTotals:
+    totals, delta = PairTotals(), Delta()
+    for signal, contribution, sign in contributions:
+        add_delta(delta, signal, contribution, sign)
+    totals.apply(delta)
+    return totals
+
+
+def test_contents_add_up_per_pair_and_signal() -> None:
+    totals = totals_of(("text", {(A, B): PairStats(0.5, 1), (C, D): PairStats(0.25, 1)}, 1),
+                       ("repost", {(A, B): PairStats(0.75, 2)}, 1))
+    assert len(totals) == 2
+    assert totals.get((A, B)) == PairStats(1.25, 3, 0b11)      # text and repost bits
+    assert totals.get((C, D)) == PairStats(0.25, 1, 0b1)
+    assert totals.get((A, C)) is None and totals.get((A, ("mastodon", "9"))) is None
+
+
+def test_a_later_run_changes_known_pairs_adds_new_ones_and_drops_emptied_ones() -> None:
+    totals = totals_of(("text", {(A, B): PairStats(0.5, 1), (C, D): PairStats(0.25, 1)}, 1))
+    delta = Delta()
+    add_delta(delta, "text", {(C, D): PairStats(0.25, 1)}, -1)          # its content is made again
+    add_delta(delta, "hashtags", {(A, B): PairStats(1.0, 1), (B, C): PairStats(0.5, 1),
+                                  (A, D): PairStats(0.125, 1)}, 1)
+    totals.apply(delta)
+    assert len(totals) == 3 and totals.get((C, D)) is None
+    assert totals.get((A, B)) == PairStats(1.5, 2, 0b10001)
+    assert totals.get((B, C)) == PairStats(0.5, 1, 0b10000)
+    assert list(totals.keys) == sorted(totals.keys)                     # still searchable
+
+
+def test_significant_keeps_only_ties() -> None:
+    totals = totals_of(("text", {(A, B): PairStats(1.0, 1), (C, D): PairStats(0.9, 1),
+                                 (A, C): PairStats(0.5, 1)}, 1),
+                       ("link", {(A, B): PairStats(0.75, 1), (C, D): PairStats(0.5, 1)}, 1))
+    kept = totals.significant(GraphParams(min_contents=2, min_weight=1.5))
+    assert kept == {(A, B): PairStats(1.75, 2, 0b101)}                  # C-D: 1.4 < 1.5
+
+
+def test_bytes_round_trip() -> None:
+    totals = totals_of(("reply", {(A, B): PairStats(0.3, 1), (B, D): PairStats(0.6, 2)}, 1))
+    again = PairTotals.from_bytes(totals.accounts, totals.to_bytes())
+    assert again.get((B, D)) == PairStats(pytest.approx(0.6), 2, 0b1000)  # type: ignore[arg-type]
+    assert again.significant(GraphParams(min_contents=1, min_weight=0.0)) == \
+        totals.significant(GraphParams(min_contents=1, min_weight=0.0))
