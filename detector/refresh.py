@@ -89,13 +89,17 @@ def plan(engine: Engine, params: DetectParams, datasets: Sequence[int], *, windo
 def _facts(engine: Engine, state: State, platform_of: Mapping[str, str], params: DetectParams,
            created: Mapping[AccountKey, datetime] | None) -> PostFacts:
     """The posts' facts from the tallies; texts read only for the posts cited as evidence."""
+    read: dict[str, str] = {}                 # texts read for the evidence, used again below
+
     def texts(cited: set[str]) -> dict[str, str]:
-        return texts_of(engine, ((platform_of[i], i) for i in cited))
+        read.update(texts_of(engine, ((platform_of[i], i) for i in cited)))
+        return {i: read[i] for i in cited if i in read}
 
     def similarities(found: Sequence[Campaign]) -> dict[tuple[str, str], float]:
         wanted = {(p.account[0], p.post_id) for c in found for e in c.events if e.signal == "text"
                   for p in e.participants}
-        known = texts_of(engine, wanted)
+        known = {i: read[i] for _, i in wanted if i in read}
+        known |= texts_of(engine, {(platform, i) for platform, i in wanted if i not in read})
         ids = sorted(known)
         sigs = signatures([normalize_text(known[i]) for i in ids], params.fingerprint,
                           normalized=True) if ids else None
