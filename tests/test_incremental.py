@@ -70,6 +70,21 @@ def test_a_later_slice_updates_to_what_a_full_run_gives(engine: Engine, tmp_path
     assert incremental.counts["posts_read"] < full.counts["posts_read"] / 2
 
 
+def test_updates_in_a_row_give_what_a_full_run_gives(engine: Engine, tmp_path: Path) -> None:
+    """The second update starts from tails the first one left (not from a full run's)."""
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=5)).posts
+    first, second = (posts[0].created_at + timedelta(days=1, hours=h) for h in (20, 33))
+    ingest(engine, tmp_path, [p for p in posts if p.created_at < first])
+    run_detection(engine, incremental=True)
+    for part in ([p for p in posts if first <= p.created_at < second],
+                 [p for p in posts if p.created_at >= second]):
+        ingest(engine, tmp_path, part)
+        _, incremental = run_detection(engine, incremental=True)
+        assert incremental.counts["incremental"] == 1
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert_same(incremental, full)
+
+
 def _group(n: int, accounts: range, seconds: float, text: str) -> list[Post]:
     return [post(n + i, account=a, seconds=seconds + 10 * i, text=text) for i, a in enumerate(accounts)]
 
