@@ -113,3 +113,10 @@ class MissingInput(CibError, FileNotFoundError):
     """An input file that is not there (on a cluster: not on storage every worker sees)."""
 
     code = "missing_input"
+
+
+class DamagedCache(CibError, ValueError):
+    """The incremental-detection cache could not be read: the next run is a full one, which
+    makes it anew (``cib detect --incremental --full`` does so at once)."""
+
+    code = "damaged_cache"

@@ -22,6 +22,7 @@ from detector.detect import (
     post_facts,
     tie,
 )
+from detector.errors import DamagedCache
 from detector.fingerprint import signatures
 from detector.incremental import (
     State,
@@ -70,7 +71,10 @@ def plan(engine: Engine, params: DetectParams, datasets: Sequence[int], *, windo
         return "a time window was asked for"
     if params.preset != "default":
         return f"the {params.preset} preset"
-    cached = load_state(engine)
+    try:
+        cached = load_state(engine)
+    except DamagedCache as damaged:
+        return f"{damaged}; it is made anew"
     if cached is None:
         return "no cache yet"
     mark, state = cached

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from detector.cli import main
 from detector.detect import Detection, DetectParams
+from detector.errors import DamagedCache
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
 from detector.simulate import SimulationParams, simulate
 from detector.store.queries import delete_dataset
+from detector.store.schema import IncrementalStateRow
 from detector.store.slices import load_state
 from tests.factories import post, write_file
 
@@ -163,6 +166,25 @@ def test_what_the_cache_cannot_explain_runs_in_full(engine: Engine, tmp_path: Pa
     assert deleted.path == "full: a dataset was deleted since the cache was made"
     again = run_detection(engine, incremental=True)[1]
     assert again.path == "incremental: 0 new posts, 0 contents touched"
+
+
+@pytest.mark.parametrize("damage", [lambda blob: blob[: len(blob) // 2],
+                                    lambda blob: zlib.compress(b"not a cache")],
+                         ids=["truncated", "not ours"])
+def test_a_damaged_cache_means_a_full_run_that_makes_it_anew(engine: Engine, tmp_path: Path,
+                                                             damage: Callable[[bytes], bytes]) -> None:
+    ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
+    run_detection(engine, incremental=True)
+    with engine.begin() as c:
+        blob = c.execute(select(IncrementalStateRow.blob)).scalar_one()
+        c.execute(update(IncrementalStateRow).values(blob=damage(blob)))
+    with pytest.raises(DamagedCache, match="could not be read"):
+        load_state(engine)
+    ingest(engine, tmp_path, _group(10, range(4, 7), 60, BASE))
+    _, rerun = run_detection(engine, incremental=True)
+    assert rerun.path.startswith("full: the incremental cache could not be read (")
+    assert rerun.path.endswith("; it is made anew") and rerun.counts["posts"] == 6
+    assert run_detection(engine, incremental=True)[1].path == "incremental: 0 new posts, 0 contents touched"
 
 
 def test_cib_detect_says_which_path_ran(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, tuple_, update
 
+from detector.errors import DamagedCache
 from detector.incremental import Bucket, Changes, Content, State, pack, unpack
 from detector.records import Post
 from detector.store.schema import (
@@ -55,14 +56,20 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]
 
 
 def load_state(engine: Engine) -> tuple[Watermark, State] | None:
-    """The cache, or ``None`` when no full run made one yet."""
+    """The cache, or ``None`` when no full run made one yet (or an older version made it).
+
+    Raises :class:`DamagedCache` when its blob cannot be decoded."""
     with engine.connect() as c:
         row = c.execute(select(_table(IncrementalStateRow)).where(IncrementalStateRow.id == 1)).first()
     if row is None:
         return None
     last = (row.last_time, row.last_platform, row.last_post_id) if row.last_time else None
     mark = Watermark(row.params_hash, tuple(row.datasets), row.posts, last)
-    state = unpack(zlib.decompress(row.blob))
+    try:
+        state = unpack(zlib.decompress(row.blob))
+    except Exception as error:  # whatever a damaged blob raises, the cache is unusable
+        raise DamagedCache(f"the incremental cache could not be read ({type(error).__name__}: "
+                           f"{error})") from error
     return (mark, state) if state is not None else None
 
 
