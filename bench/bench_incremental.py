@@ -12,6 +12,7 @@ same database and checks that they agree (campaigns, ties, scores; weights withi
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import shutil
@@ -23,6 +24,7 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.cli import GC_THRESHOLDS
 from detector.detect import Detection
 from detector.dumps import write_dump
 from detector.load import IngestOptions, ingest_file
@@ -97,6 +99,7 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
+    gc.set_threshold(*GC_THRESHOLDS)      # as `cib detect --incremental` runs
     OUT.mkdir(exist_ok=True)
     seconds_build, (base, slice_) = timed(lambda: build(args.posts, args.new, args.days))
     work = OUT / f"incremental-{args.posts}-work.db"
