@@ -44,6 +44,7 @@ from detector.lookup import (
     verify,
 )
 from detector.normalize import normalize_text
+from detector.store.bulk import insert_many
 from detector.store.reader import _as_time
 from detector.store.rows import time_param
 from detector.store.schema import LookupStateRow
@@ -197,8 +198,8 @@ def _insert(connection: Connection, into: str, rows: Keys) -> None:
             (rows[:, 0].tolist(), rows[:, 1].tolist()))
         return
     # columns to lists first: a 2-d tolist() and a tuple() per row cost four times as much
-    connection.exec_driver_sql(f"INSERT INTO {into} VALUES (?, ?) ON CONFLICT DO NOTHING",
-                               list(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True)))
+    pairs = list(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True))
+    insert_many(connection, f"INSERT INTO {into}", pairs, row="(?, ?)", tail="ON CONFLICT DO NOTHING")
 
 
 def forget_dataset_posts(target: Connection | Engine, dataset_id: int) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, selec
 from detector.errors import DamagedCache
 from detector.incremental import Bucket, Changes, Content, State, pack, unpack
 from detector.records import Post
+from detector.store.bulk import insert_many
 from detector.store.schema import (
     IncrementalBandRow,
     IncrementalContentRow,
@@ -107,8 +108,8 @@ def _bulk(c: Connection, into: str, types: Sequence[str], columns: Sequence[list
             arrays = ", ".join(f"%s::{kind}[]" for kind in types)
             c.exec_driver_sql(f"INSERT INTO {into} SELECT * FROM unnest({arrays})", tuple(part))
         else:
-            marks = ", ".join("?" * len(types))
-            c.exec_driver_sql(f"INSERT INTO {into} VALUES ({marks})", list(zip(*part, strict=True)))
+            insert_many(c, f"INSERT INTO {into}", list(zip(*part, strict=True)),
+                        row=f"({', '.join('?' * len(types))})")
 
 
 def save_full(engine: Engine, mark: Watermark, state: State, contents: Sequence[tuple[str, str, int]],

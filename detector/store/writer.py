@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from detector.records import Rejected
+from detector.store.bulk import insert_many
 from detector.store.rows import ACCOUNT_COLUMNS, ACCOUNT_FIELDS, POST_COLUMNS, PreparedBatch, Row
 from detector.store.schema import AccountRow, AccountUndoRow, DatasetRow, PostRow, RejectionRow
 
@@ -127,11 +128,9 @@ def _insert_posts(connection: Connection, rows: list[Row], dataset_id: int) -> i
         return 0
     if COPY_ON_POSTGRES and connection.dialect.name == "postgresql":
         return _copy_posts(connection, rows, dataset_id)
-    result = connection.exec_driver_sql(
-        f"INSERT INTO posts ({', '.join(POST_COLUMNS)}, dataset_id) "
-        f"VALUES ({_placeholders(connection, len(POST_COLUMNS))}, {int(dataset_id)}) "
-        "ON CONFLICT (platform, post_id) DO NOTHING", rows)
-    return int(result.rowcount)
+    return insert_many(connection, f"INSERT INTO posts ({', '.join(POST_COLUMNS)}, dataset_id)", rows,
+                       row=f"({', '.join('?' * len(POST_COLUMNS))}, {int(dataset_id)})",
+                       tail="ON CONFLICT (platform, post_id) DO NOTHING")
 
 
 def _copy_posts(connection: Connection, rows: list[Row], dataset_id: int) -> int:
