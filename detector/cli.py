@@ -25,11 +25,8 @@ from detector.cli_train import add_commands as add_training_commands
 from detector.errors import CibError
 from detector.ingest import FORMATS, load_mapping
 from detector.load import IngestOptions, IngestReport, ingest_file
-from detector.model import load_scorer
-from detector.pipeline import run_detection
 from detector.privacy import KEY_VARIABLE, key_from_env, load_key
 from detector.store import URL_VARIABLE, open_database
-from detector.summary import summarize
 
 EPILOG_INGEST = """examples:
   cib ingest tweets.jsonl.gz                      # twarc2, v1.1, archive CSV... sniffed
@@ -137,7 +134,10 @@ def demo_dump() -> Path:
 
 
 def cmd_demo(args: argparse.Namespace, engine: Engine) -> int:
+    from detector.model import load_scorer
+    from detector.pipeline import run_detection
     from detector.store.lookup import update_lookup_index
+    from detector.summary import summarize
 
     report = ingest_file(engine, demo_dump(), IngestOptions())
     _print_report(report, sys.stdout, sys.stderr)

@@ -10,18 +10,15 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from detector.coortweet import CoortweetParams
-from detector.detect import DetectParams
 from detector.errors import CibError, NoDetection
 from detector.export import FORMATS as EXPORT_FORMATS
 from detector.export import build_graph, spreadsheet_safe, write_graph
 from detector.link import SIGNALS
 from detector.model import MODEL_VARIABLE, DeferredScorer, load_scorer, resolve_scorer
-from detector.pipeline import run_detection
 from detector.store.detections import (
     account_evidence,
     account_scores,
@@ -30,6 +27,9 @@ from detector.store.detections import (
     ranked_campaigns,
     ties,
 )
+
+if TYPE_CHECKING:  # detection (networkx, the linking stages) is imported where it runs
+    from detector.detect import DetectParams
 
 RAW = argparse.RawDescriptionHelpFormatter
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
@@ -106,6 +106,10 @@ def _span(span: timedelta) -> str:
 
 
 def cmd_detect(args: argparse.Namespace, engine: Engine) -> int:
+    from detector.coortweet import CoortweetParams
+    from detector.detect import DetectParams
+    from detector.pipeline import run_detection
+
     params = DetectParams()
     params = replace(params, cluster=replace(params.cluster, seed=args.seed),
                      fingerprint=replace(params.fingerprint, seed=args.seed),

@@ -7,14 +7,16 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from detector.cli_detect import parse_duration
 from detector.errors import CibError
 from detector.privacy import KEY_VARIABLE, key_from_env, load_key, new_key_file
-from detector.store.retention import PurgeReport, purge_before
+
+if TYPE_CHECKING:  # the purge brings the lookup index (numpy): imported where it runs
+    from detector.store.retention import PurgeReport
 
 RETENTION_VARIABLE = "CIB_RETENTION_DAYS"
 
@@ -74,6 +76,8 @@ def describe(report: PurgeReport) -> str:
 
 
 def cmd_purge(args: argparse.Namespace, engine: Engine) -> int:
+    from detector.store.retention import purge_before
+
     cutoff = datetime.now(UTC) - retention_period(args.older_than)
     report = purge_before(engine, cutoff, dry_run=args.dry_run)
     print(describe(report))

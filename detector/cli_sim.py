@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 
 from detector.dumps import WRITABLE, write_dump
 from detector.errors import CibError, NoDetection
-from detector.simulate import SimulationParams, read_truth, simulate, write_truth
 from detector.store.detections import account_scores, latest_detection
 
 RAW = argparse.RawDescriptionHelpFormatter
@@ -19,6 +18,8 @@ SUFFIX = {"twarc2": "jsonl", "v1": "jsonl", "v1-array": "json", "ioarchive": "cs
 
 
 def cmd_simulate(args: argparse.Namespace, _engine: Engine | None) -> int:
+    from detector.simulate import SimulationParams, simulate, write_truth  # only when simulating
+
     params = SimulationParams(seed=args.seed, accounts=args.accounts, days=args.days,
                               scale=args.scale)
     result = simulate(params)
@@ -36,6 +37,8 @@ def cmd_simulate(args: argparse.Namespace, _engine: Engine | None) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, engine: Engine) -> int:
+    from detector.simulate import read_truth
+
     row = latest_detection(engine)
     if row is None:
         raise NoDetection()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from typing import BinaryIO, TextIO
-
-import networkx as nx
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from detector.store.schema import AccountScoreRow, CampaignMemberRow, TieRow
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built or written (cib's start-up)
+    import networkx as nx
 
 FORMATS = ("gexf", "graphml", "csv", "json")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -29,6 +30,8 @@ def node_id(platform: str, account_id: str) -> str:
 def build_graph(ties: Iterable[TieRow], scores: Iterable[AccountScoreRow],
                 members: Iterable[CampaignMemberRow]) -> nx.Graph:
     """Accounts as nodes (score, flagged, campaign), significant ties as weighted edges."""
+    import networkx as nx
+
     graph = nx.Graph()
     for s in scores:
         graph.add_node(node_id(s.platform, s.account_id), kind="account", platform=s.platform,
@@ -56,6 +59,8 @@ def write_csv_edges(graph: nx.Graph, out: TextIO) -> None:
 
 def write_graph(graph: nx.Graph, fmt: str, out: BinaryIO) -> None:
     """Write ``graph`` as ``fmt`` (one of ``FORMATS``) to a binary file object."""
+    import networkx as nx
+
     if fmt == "gexf":
         nx.write_gexf(graph, out)
     elif fmt == "graphml":

@@ -38,6 +38,9 @@ PARALLEL_MIN_BYTES = 4 << 20
 INDEX_STEP = 50_000
 """Posts indexed for text lookup per commit during an ingest: each commit rewrites pages all over
 the band table, so a commit per 10,000-post batch costs more (1.1M posts: 84 s against 56 s)."""
+FIRST_BATCH = 2_000
+"""The first batch is at most this big, so that the writer starts while the reader parses on (the
+bursty evening: first posts stored 0.4 s sooner)."""
 IDLE_STEP = 10_000
 """Posts indexed at least, when the reader has no batch ready: small dumps leave little to index
 at the end, big ones (where storing is slower than parsing) still index ``INDEX_STEP`` at a time."""
@@ -101,6 +104,7 @@ def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterat
     meter = ReadMeter()
     pseudo = options.pseudonymizer
     keyer = _keyer() if options.index else None
+    limit = min(options.batch_size, FIRST_BATCH)
 
     def flush() -> PreparedBatch:
         batch = prepare_batch(posts, accounts, rejected, known, dialect)
@@ -125,8 +129,9 @@ def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterat
                 raise BadRecord(f"{record} (--strict stops at the first bad record)")
             else:
                 rejected.append(record)
-            if len(posts) + len(rejected) >= options.batch_size:
+            if len(posts) + len(rejected) >= limit:
                 yield flush()
+                limit = options.batch_size
     if posts or rejected or accounts or formats:
         yield flush()
 

@@ -22,12 +22,15 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
-from detector.cluster import Campaign
-from detector.graph import GraphParams
 from detector.link import SIGNALS, AccountKey, Event, Participation
+
+if TYPE_CHECKING:  # annotations only: the scorer's card (detector.model) is read without networkx
+    import networkx as nx
+
+    from detector.cluster import Campaign
+    from detector.graph import GraphParams
 
 SCALE = 4.0
 

@@ -7,22 +7,59 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, inspect, select, text
 
 from detector.errors import DatabaseError
 from detector.records import Post
 from detector.store import current_revision_of, head_revision, make_engine, migrate, resolve_url
-from detector.store.database import SCHEMA_HEAD
+from detector.store.database import SCHEMA_HEAD, _alembic_config
 from detector.store.schema import Base
 
 
-def test_migrations_build_exactly_the_orm_schema(engine: Engine) -> None:
+def _schema_differences(engine: Engine) -> list[object]:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        return list(compare_metadata(context, Base.metadata))
+
+
+def test_migrations_build_exactly_the_orm_schema(database_url: str) -> None:
+    """Every migration replayed on an empty database (what an older database goes through)."""
+    engine = make_engine(database_url)
+    command.upgrade(_alembic_config(engine), "head")
+    assert _schema_differences(engine) == []
     assert current_revision_of(engine) == head_revision()
+    engine.dispose()
+
+
+def test_a_new_database_is_built_at_head_with_the_same_schema(database_url: str) -> None:
+    """An empty database gets the models' tables and alembic's stamp at once; alembic then
+    sees it at head: upgrading changes nothing, and a later migration would start from there."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    assert current_revision_of(engine) == SCHEMA_HEAD == head_revision()
+    assert _schema_differences(engine) == []
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    command.upgrade(_alembic_config(engine), "head")
+    with engine.connect() as connection:
+        assert set(inspect(connection).get_table_names()) == tables
+        assert connection.execute(text("SELECT COUNT(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_database_with_tables_but_no_revision_goes_through_alembic(tmp_path: Path) -> None:
+    """Not ours to build over: tables without a revision are left to the migrations, which
+    refuse to create a table that exists (the error names it) instead of mixing schemas."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE posts (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(DatabaseError, match="table posts already exists"):
+        migrate(engine)
+    assert current_revision_of(engine) is None
+    engine.dispose()
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
@@ -96,9 +96,18 @@ def current_revision_of(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the latest migration; safe to call on every start."""
+    """Bring the schema to the latest migration; safe to call on every start.
+
+    A database with no table at all gets the models' schema at once and is stamped at
+    ``SCHEMA_HEAD``, as alembic's cookbook builds a new database ("create_all, then stamp
+    head"): the same schema (a test compares both with the models), without importing alembic
+    or replaying every migration (0.2 s of each first ``cib ingest``).
+    """
     try:
-        if current_revision_of(engine) == SCHEMA_HEAD:
+        revision = current_revision_of(engine)
+        if revision == SCHEMA_HEAD:
+            return
+        if revision is None and _create_at_head(engine):
             return
         from alembic import command
 
@@ -106,6 +115,23 @@ def migrate(engine: Engine) -> None:
     except OperationalError as exc:
         raise DatabaseError(f"cannot reach or update the database "
                             f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+
+
+def _create_at_head(engine: Engine) -> bool:
+    """Create every table of the models and stamp the database at ``SCHEMA_HEAD``, in one
+    transaction, if it has no table at all; False (nothing done) otherwise."""
+    from detector.store.schema import Base
+
+    with engine.begin() as connection:
+        if inspect(connection).get_table_names():
+            return False                # tables but no revision: let alembic say what is wrong
+        Base.metadata.create_all(connection)
+        # alembic's own version table, as `alembic stamp` writes it
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                           {"head": SCHEMA_HEAD})
+    return True
 
 
 def refresh_statistics(engine: Engine) -> None:
