@@ -9,14 +9,20 @@ normalized again safely.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 URL_TOKEN = "URL"
+ACCENTS_TABLE = Path(__file__).parent / "data" / "accents.json"
+"""``accents_table()`` for one Unicode version, shipped so that a process need not scan every
+code point; remade with ``python -m detector.normalize`` (a test checks it)."""
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _RETWEET_PREFIX = re.compile(r"\s*(?:rt\s+@\w+:\s*)+")
@@ -80,17 +86,37 @@ class _Accents:
 
 @cache
 def _accents() -> _Accents:
-    """Built on first use (about 0.3 s) rather than at import, from this Python's Unicode tables.
+    """Built on first use rather than at import: read from ``ACCENTS_TABLE`` when it was made
+    from this Python's Unicode version (2 ms), else from the Unicode tables themselves (0.35 s,
+    paid by every process that normalizes: the ingest's reader, detection's child).
 
     A class holding astral characters would make ``re`` test every character against each of
     its ranges, 15 times slower; those are looked up in a set instead.
     """
-    marks = dict.fromkeys(code for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code)))
-    folds = map(_fold_char, _decomposable_or_marks())
-    changed = {char: folded for char, folded in folds if folded is not None}
+    table = _stored_table() or accents_table()
+    changed: dict[str, str] = table["folded"]
     bmp = sorted(ord(char) for char in changed if char <= "\uffff")
     return _Accents(bmp=re.compile(_character_class(bmp)), folded=changed,
-                    astral=frozenset(char for char in changed if char > "\uffff"), marks=marks)
+                    astral=frozenset(char for char in changed if char > "\uffff"),
+                    marks=dict.fromkeys(table["marks"]))
+
+
+def accents_table() -> dict[str, Any]:
+    """What accent folding needs, from this Python's Unicode tables: the characters it changes
+    and what each becomes (``folded``), and every combining mark (``marks``, code points)."""
+    marks = [code for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code))]
+    folds = map(_fold_char, _decomposable_or_marks())
+    return {"unicode": unicodedata.unidata_version, "marks": marks,
+            "folded": {char: folded for char, folded in folds if folded is not None}}
+
+
+def _stored_table() -> dict[str, Any] | None:
+    """``ACCENTS_TABLE`` if it was made from this Python's Unicode version, else None."""
+    try:
+        table: dict[str, Any] = json.loads(ACCENTS_TABLE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return table if table.get("unicode") == unicodedata.unidata_version else None
 
 
 def _decomposable_or_marks() -> Iterator[str]:
@@ -121,3 +147,10 @@ def _strip_retweet_prefix(text: str) -> str:
     """``text`` without its leading ``rt @handle:`` prefixes (any number of them)."""
     match = _RETWEET_PREFIX.match(text)
     return text[match.end():] if match else text
+
+
+if __name__ == "__main__":
+    ACCENTS_TABLE.parent.mkdir(exist_ok=True)
+    ACCENTS_TABLE.write_text(json.dumps(accents_table(), ensure_ascii=False, separators=(",", ":")) + "\n",
+                             encoding="utf-8")
+    print(f"wrote {ACCENTS_TABLE} (Unicode {unicodedata.unidata_version})")

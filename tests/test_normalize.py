@@ -68,3 +68,36 @@ def test_normalize_is_idempotent(text: str) -> None:
 def test_whitespace_is_collapsed_and_stripped(text: str) -> None:
     normal = normalize_text(text)
     assert normal == " ".join(normal.split())
+
+
+def test_the_shipped_accent_table_is_what_this_python_s_unicode_gives() -> None:
+    """The table read at start-up (instead of scanning every code point) must be exactly the
+    scan's: remake it with `python -m detector.normalize` after a Python upgrade."""
+    import json
+    import unicodedata
+
+    from detector.normalize import ACCENTS_TABLE, accents_table
+
+    shipped = json.loads(ACCENTS_TABLE.read_text(encoding="utf-8"))
+    if shipped["unicode"] != unicodedata.unidata_version:
+        pytest.skip(f"the table is for Unicode {shipped['unicode']}, this Python has "
+                    f"{unicodedata.unidata_version}: it is scanned instead (tested below)")
+    assert shipped == accents_table()
+
+
+def test_a_table_of_another_unicode_version_is_not_used(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A table made for another Unicode version (or unreadable) is ignored: folding falls back
+    to scanning this Python's tables, so the results stay those of this Python."""
+    import json
+
+    from detector import normalize
+
+    wrong = {"unicode": "0.0.0", "marks": [], "folded": {"é": "X"}}
+    (tmp_path / "accents.json").write_text(json.dumps(wrong), encoding="utf-8")
+    for table in (tmp_path / "accents.json", tmp_path / "missing.json"):
+        monkeypatch.setattr(normalize, "ACCENTS_TABLE", table)
+        normalize._accents.cache_clear()
+        try:
+            assert normalize_text("Écoutez e\u0301te\u0301") == "ecoutez ete"
+        finally:
+            normalize._accents.cache_clear()
