@@ -119,6 +119,23 @@ def test_times_come_back_aware_utc(engine: Engine, tmp_path: Path) -> None:
     assert stored.created_at.tzinfo is UTC
 
 
+def test_every_field_of_a_post_comes_back_in_its_place(engine: Engine) -> None:
+    """Each field holds a value no other field holds, so a swap in reading rows back shows."""
+    from detector.store import iter_posts
+    from detector.store.rows import KnownAccounts, prepare_batch
+    from detector.store.writer import finish_dataset, start_dataset, write_batch
+
+    original = Post(platform="twitter", post_id="11", account_id="22",
+                    created_at=datetime(2012, 5, 6, 18, 0, 1, 250000, tzinfo=UTC), text="the text",
+                    handle="the_handle", repost_of="33", reply_to="44", quote_of="55",
+                    urls=("https://a.example/1",), hashtags=("tag",), mentions=("someone",),
+                    lang="fr", client="the app")
+    dataset = start_dataset(engine, name="one", sha256="f" * 64, size_bytes=1, fmt="twarc2")
+    write_batch(engine, dataset, prepare_batch([original], [], [], KnownAccounts(), engine.dialect.name), 0)
+    finish_dataset(engine, dataset, "complete")
+    assert list(iter_posts(engine)) == [original]
+
+
 # --- posts stored through COPY on PostgreSQL (detector.store.writer._copy_posts) ----------------
 
 TRICKY_TEXTS = ("tab\there", "new\nline\r\nand return\r", "back\\slash \\\\ two", "\\N", "\\.",

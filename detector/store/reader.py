@@ -101,11 +101,10 @@ def _post(row: Any, lists: dict[Any, tuple[str, ...]] | None = None) -> Post:
     (platform, post_id, account_id, handle, created_at, text, repost_of, reply_to, quote_of,
      urls, hashtags, mentions, lang, client) = row
     decode = _as_list if lists is None else _cached_list(lists)
-    return Post(platform=platform, post_id=post_id, account_id=account_id, handle=handle,
-                created_at=_as_time(created_at), text=text, repost_of=repost_of,
-                reply_to=reply_to, quote_of=quote_of, urls=decode(urls),
-                hashtags=decode(hashtags), mentions=decode(mentions), lang=lang,
-                client=client)
+    # positional, in Post's field order: keywords cost 1.6 us more per post (0.5 s of the
+    # month's detection); a test reads back every field of stored posts
+    return Post(platform, post_id, account_id, _as_time(created_at), text, handle, repost_of,
+                reply_to, quote_of, decode(urls), decode(hashtags), decode(mentions), lang, client)
 
 
 def _cached_list(lists: dict[Any, tuple[str, ...]]) -> Any:
