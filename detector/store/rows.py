@@ -29,9 +29,16 @@ def time_param(dialect: str) -> TimeParam:
     rows sort and compare exactly like rows written through the ORM.
     """
     if dialect == "sqlite":
-        return lambda t: None if t is None else t.astimezone(UTC).replace(tzinfo=None).isoformat(
-            sep=" ", timespec="microseconds")
+        return _sqlite_time
     return lambda t: t
+
+
+def _sqlite_time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is not UTC:    # the readers give UTC already: skip the conversion
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ", "microseconds")[:26]    # without "+00:00"
 
 
 class KnownAccounts(dict[tuple[str, str], int]):
