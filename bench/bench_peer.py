@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -59,7 +59,6 @@ from detector.store import open_database
 from detector.store.detections import account_scores, latest_detection
 
 Flags = dict[tuple[str, str], str | None]
-T = TypeVar("T")
 
 
 @dataclass
@@ -280,11 +279,15 @@ def count_posts(dump: Dump) -> int:
     return sum(1 for r in read_dump(dump.path) if isinstance(r, Post))
 
 
-def _repeat(runs: int, what: str, once: Callable[[str], T]) -> list[T]:
-    done: list[T] = []
+def _interleaved(runs: int, measures: dict[str, Callable[[str], Any]]) -> dict[str, list[Any]]:
+    """Each run measures every tool once, in turn (ours, the peer, the floor, then again): a
+    host whose speed drifts during the bench (this one's does, by up to 2x) then weighs on every
+    tool alike, instead of on whichever ran during a slow stretch."""
+    done: dict[str, list[Any]] = {name: [] for name in measures}
     for number in range(runs):
-        progress(f"{what}: run {number + 1}/{runs}")
-        done.append(once(f"run{number}"))
+        for name, once in measures.items():
+            progress(f"{name}: run {number + 1}/{runs}")
+            done[name].append(once(f"run{number}"))
     return done
 
 
@@ -322,17 +325,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     networks = [n for n in args.networks.split(",") if n]
     settings = PeerSettings(args.window, args.similarity, cpus=args.peer_cpus, timeout=args.peer_timeout)
     results = Results(dump.description, posts)
-    ours: list[OursRun] = []
-    if "ours" in wanted:
-        ours = _repeat(args.runs, "ours", lambda tag: run_ours(dump.path, folder, args.ours_window, tag))
-        results.rows += ours_rows(ours, posts, truth)
-        results.false_positive_kinds = false_positive_kinds(truth, ours[-1].flagged)
-    if "peer" in wanted:
-        peer = _repeat(args.runs, "peer", lambda tag: run_peer(dump.path, folder, settings, networks, tag))
-        results.rows += peer_rows(peer, posts, truth, networks)
-    if "floor" in wanted:
-        floors = _repeat(args.runs, "floor", lambda tag: measure_floor(dump.path))
-        results.rows += floor_rows(floors, posts)
+    measures: dict[str, Callable[[str], Any]] = {
+        "ours": lambda tag: run_ours(dump.path, folder, args.ours_window, tag),
+        "peer": lambda tag: run_peer(dump.path, folder, settings, networks, tag),
+        "floor": lambda tag: measure_floor(dump.path)}
+    done = _interleaved(args.runs, {name: once for name, once in measures.items() if name in wanted})
+    if "ours" in done:
+        results.rows += ours_rows(done["ours"], posts, truth)
+        results.false_positive_kinds = false_positive_kinds(truth, done["ours"][-1].flagged)
+    if "peer" in done:
+        results.rows += peer_rows(done["peer"], posts, truth, networks)
+    if "floor" in done:
+        results.rows += floor_rows(done["floor"], posts)
     results.ratios = ratios(results.rows)
     results.load = {"at start": load_before, "at end": list(os.getloadavg())}
     print(f"cib-detector vs coordination-network-toolkit {PEER_VERSION} "
