@@ -39,8 +39,8 @@ INDEX_STEP = 50_000
 """Posts indexed for text lookup per commit during an ingest: each commit rewrites pages all over
 the band table, so a commit per 10,000-post batch costs more (1.1M posts: 84 s against 56 s)."""
 FIRST_BATCH = 2_000
-"""The first batch is at most this big, so that the writer starts while the reader parses on (the
-bursty evening: first posts stored 0.4 s sooner)."""
+"""The first batch is at most this big, so that the writer starts while the reader parses on
+(10,000 twarc2 posts take the reader about 0.4 s here)."""
 IDLE_STEP = 10_000
 """Posts indexed at least, when the reader has no batch ready: small dumps leave little to index
 at the end, big ones (where storing is slower than parsing) still index ``INDEX_STEP`` at a time."""

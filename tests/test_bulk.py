@@ -53,7 +53,7 @@ def test_an_upsert_within_one_statement_sees_the_earlier_row(engine: Engine) -> 
 
 
 def test_wide_rows_stay_under_the_bound_on_variables(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A row of many values gets fewer rows per statement: SQLite refuses over 32,766 values."""
+    """A row of many values gets fewer rows per statement: SQLite refuses more ? than its bound."""
     monkeypatch.setattr(bulk, "MAX_VARIABLES", 5)
     _table(engine)
     rows = [(i, f"n{i}", "t") for i in range(7)]
