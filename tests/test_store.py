@@ -104,6 +104,15 @@ def test_unusable_urls_say_so() -> None:
         migrate(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"))
 
 
+def test_a_file_that_is_no_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"not a database, just some text" * 100)
+    with pytest.raises(DatabaseError, match=r"cannot reach or update the database .*notes\.db: "
+                                            r"file is not a database"):
+        migrate(make_engine(f"sqlite:///{path}"))
+    assert path.read_bytes() == b"not a database, just some text" * 100
+
+
 def test_times_come_back_aware_utc(engine: Engine, tmp_path: Path) -> None:
     from dataclasses import replace
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError as DriverDatabaseError
 
 if TYPE_CHECKING:   # alembic takes a fifth of a second to import: only a migration needs it
     from alembic.config import Config
@@ -112,9 +113,10 @@ def migrate(engine: Engine) -> None:
         from alembic import command
 
         command.upgrade(_alembic_config(engine), "head")
-    except OperationalError as exc:
+    except DriverDatabaseError as exc:  # unreachable, refused, or a file that is no database
         raise DatabaseError(f"cannot reach or update the database "
-                            f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+                            f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}. Give "
+                            "a database cib made, a new file name, or a reachable server") from exc
 
 
 def _create_at_head(engine: Engine) -> bool:
