@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import pairwise
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from detector.records import Post
@@ -203,8 +202,5 @@ def key_events(signal: str, key: str, indices: list[int], posts: Sequence[Post],
 def last_occasion(indices: list[int], posts: Sequence[Post], gap: timedelta) -> tuple[int, int]:
     """How many occasions come before the last one of ``indices`` (time-ordered posts of one
     content), and the index of the last one's first post."""
-    number, start = 0, indices[0]
-    for before, i in pairwise(indices):
-        if posts[i].created_at - posts[before].created_at > gap:
-            number, start = number + 1, i
-    return number, start
+    occasions = list(_occasions(indices, posts, gap))
+    return len(occasions) - 1, occasions[-1][0]
