@@ -59,8 +59,9 @@ class Job(Model):
                       "older than the retention period, `CIB_RETENTION_DAYS`).",
                       examples=["ingest"])
     state: str = Field(description="`queued`, `running`, `done` or `failed`.", examples=["running"])
-    stage: str = Field(description="What the job is doing: `queued`, `reading`, `indexing`, "
-                       "`deleting`, `detecting`, `done`, `skipped` (same file as before) or "
+    stage: str = Field(description="What the job is doing: `queued`, `reading`, "
+                       "`deleting`, `purging`, `detecting` (which also indexes the texts for "
+                       "lookups), `done`, `skipped` (same file as before) or "
                        "`failed`.", examples=["reading"])
     percent: float = Field(description="Progress, 0-100 (reading is 80 of it, by bytes of the file).",
                            examples=[42.5])
@@ -267,7 +268,8 @@ class LookupResult(Model):
     campaigns: list[Campaign] = Field(description="The campaigns the matching accounts belong to.")
     candidates_checked: int = Field(description="Posts whose similarity was computed.")
     truncated: bool = Field(description="More candidates than could be verified; results are partial.")
-    unindexed_posts: int = Field(description="Posts stored but not yet searchable (a job is running).")
+    unindexed_posts: int = Field(description="Posts stored but not yet searchable: each detection "
+                                 "indexes them (an upload's job, or `cib detect`).")
     detection_id: DetectionId = None
 
 

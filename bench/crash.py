@@ -261,10 +261,13 @@ def sqlite_lock_free(url: str) -> bool:
 
 @dataclass(frozen=True)
 class Reference:
-    """What clean runs stored: the datasets after ingesting both files, the old and new detection."""
+    """What clean runs stored: the datasets after ingesting both files, the posts in the
+    text-lookup index after that ingest (none: detections index) and after the new detection,
+    the old and new detection."""
 
     datasets: tuple[tuple[str, str, int, int, int, int], ...]
     posts: int
+    ingest_indexed: int
     indexed: int
     old: Fingerprint
     new: Fingerprint
@@ -298,9 +301,12 @@ def check_final(state: State, ref: Reference, target: str) -> list[str]:
         problems.append(f"{state.posts} posts, a clean ingest stores {ref.posts}")
     if target != "ingest" and (not state.detections or state.detections[-1][1] != ref.new):
         problems.append("the newest detection is not the new run")
-    if target != "detect" and (state.unindexed or state.indexed != ref.indexed):
+    if target == "ingest" and state.indexed != ref.ingest_indexed:
+        problems.append(f"the text-lookup index has {state.indexed} posts, a clean ingest's "
+                        f"{ref.ingest_indexed}")
+    if target != "ingest" and (state.unindexed or state.indexed != ref.indexed):
         problems.append(f"the text-lookup index has {state.indexed} posts ({state.unindexed} past "
-                        f"its watermark), a clean ingest's {ref.indexed}")
+                        f"its watermark), a clean detection's {ref.indexed}")
     for job in state.jobs:
         if job["state"] != "done" or not job["detection_id"]:
             problems.append(f"job {job['id']} ended {job['state']} at stage {job['stage']} "
@@ -492,7 +498,7 @@ def prepare(dbs: Databases, dumps: Dumps, folder: Path, say: Say) -> Bench:
                                              env_for(clean), clean / "detect.log")
     after_ingest, after_detect = read_state(ingested), read_state(detected)
     bench.reference = Reference(after_ingest.datasets, after_ingest.posts, after_ingest.indexed,
-                                old, after_detect.detections[-1][1])
+                                after_detect.indexed, old, after_detect.detections[-1][1])
     problems = check_final(after_ingest, bench.reference, "ingest")
     problems += check_final(after_detect, bench.reference, "detect")
     if after_ingest.posts != dumps.posts or old == bench.reference.new:

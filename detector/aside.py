@@ -14,6 +14,7 @@ result is identical to the serial path. The serial path runs instead for small i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 from collections.abc import Sequence
@@ -61,7 +62,7 @@ def linked(posts: Sequence[Post], params: Any,
         groups, prints = fingerprint_texts(posts, params)
         return groups, prints, list(co_action_events(posts, groups, params.link))
     others = list(co_action_events(posts, {}, params.link, SIGNALS[1:]))
-    answer = _finish(pending, _patience(len(posts)))
+    answer = _finish(pending, patience_for(len(posts)))
     if answer is not None and pending.stored:
         count, digest, groups, prints = answer
         answer = (groups, prints) if (count, digest) == (len(posts), order_digest(posts)) else None
@@ -76,7 +77,7 @@ def order_digest(posts: Sequence[Textual]) -> str:
     return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _patience(posts: int) -> float:
+def patience_for(posts: int) -> float:
     """Seconds to wait for the child: generous (10x its usual pace), never endless."""
     return 120.0 + posts / 5000
 
@@ -91,15 +92,27 @@ def _start(target: Any, args: tuple[Any, ...], *, stored: bool) -> Pending:
 
 
 def _finish(pending: Pending, patience: float) -> Any:
-    """The child's answer, or None if it died, failed or is late (then it is stopped)."""
+    """The child's answer, or None if it died, failed or is late (then it is stopped). A child
+    that reads stored posts goes on to index their texts: ``settle`` waits for it."""
+    answer = None
     try:
-        return _receive(pending.receive, patience)
+        answer = _receive(pending.receive, patience)
+        return answer
     finally:
         pending.receive.close()
-        pending.child.join(timeout=5)
-        if pending.child.is_alive():
-            pending.child.kill()
-            pending.child.join()
+        if answer is None or not pending.stored:
+            settle(pending, 5)
+
+
+def settle(pending: Pending | None, patience: float) -> None:
+    """Wait up to ``patience`` seconds for the child to finish, then stop it. Stopped while it
+    indexes, its transaction is rolled back; ``pipeline.run_detection`` indexes what is left."""
+    if pending is None:
+        return
+    pending.child.join(timeout=patience)
+    if pending.child.is_alive():
+        pending.child.kill()
+        pending.child.join()
 
 
 def _receive(receive: Any, patience: float) -> Any:
@@ -120,23 +133,41 @@ def _posts_child(send: Any, posts: Sequence[Post], params: Any) -> None:
 
 def _stored_child(send: Any, url: str, since: datetime | None, until: datetime | None,
                   params: Any) -> None:
-    from detector.detect import fingerprint_texts
+    """Read and fingerprint the posts, answer, then index their texts for lookups with the
+    normal forms and signatures just made, while the parent links, clusters and scores."""
+    from detector.detect import TextForms, fingerprint_texts
+    from detector.lookup import DEFAULT_PARAMS
     from detector.store.database import make_engine
+    from detector.store.lookup import index_fingerprinted
     from detector.store.reader import iter_post_texts
 
+    engine = make_engine(url)                # never the parent's connections
+    forms = TextForms()
+    made: list[Any] = []
+
     def work() -> tuple[int, str, dict[int, str], Any]:
-        engine = make_engine(url)            # never the parent's connections
         posts = list(iter_post_texts(engine, since, until))
-        engine.dispose()
-        return (len(posts), order_digest(posts), *fingerprint_texts(posts, params))
+        groups, prints = fingerprint_texts(posts, params, forms)
+        made.extend((posts, prints))
+        return (len(posts), order_digest(posts), groups, prints)
 
-    _answer(send, work)
+    if _answer(send, work):
+        posts, prints = made
+        same = params.fingerprint == DEFAULT_PARAMS.fingerprint      # else the index sketches anew
+        # a failure is not lost: the parent indexes what is left, and reports what fails
+        with contextlib.suppress(Exception):
+            index_fingerprinted(engine, posts, forms.normal_of, prints.signatures if same else None,
+                                forms.sig_rows)
+    engine.dispose()
 
 
-def _answer(send: Any, work: Any) -> None:
+def _answer(send: Any, work: Any) -> bool:
+    """Send ``work()``'s result (or its failure); True when it was sent."""
     try:
         send.send(("ok", work()))
+        return True
     except Exception as exc:  # the parent falls back to fingerprinting itself
         send.send(("error", repr(exc)))
+        return False
     finally:
         send.close()

@@ -85,8 +85,6 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
     key = load_key(args.pseudonymize_key) if args.pseudonymize_key else key_from_env()
     options = IngestOptions(fmt=args.format, mapping=mapping, strict=args.strict, force=args.force,
                             batch_size=args.batch_size, pseudonymizer=key)
-    from detector.store.lookup import update_lookup_index
-
     failed = 0
     for path in args.files:
         update, close = _progress(sys.stderr)
@@ -99,9 +97,6 @@ def cmd_ingest(args: argparse.Namespace, engine: Engine) -> int:
             continue
         close()
         _print_report(report, sys.stdout, sys.stderr)
-    update, close = _progress(sys.stderr)   # posts left unindexed (an older database); silent in pipes
-    update_lookup_index(engine, progress=update)
-    close()
     return 1 if failed else 0
 
 
@@ -136,12 +131,10 @@ def demo_dump() -> Path:
 def cmd_demo(args: argparse.Namespace, engine: Engine) -> int:
     from detector.model import load_scorer
     from detector.pipeline import run_detection
-    from detector.store.lookup import update_lookup_index
     from detector.summary import summarize
 
     report = ingest_file(engine, demo_dump(), IngestOptions())
     _print_report(report, sys.stdout, sys.stderr)
-    update_lookup_index(engine)
     print(summarize(store.iter_posts(engine)).render())
     detection_id, result = run_detection(engine, scorer=load_scorer(warn=_warn))
     print(f"\ndetection {detection_id}: {result.counts['campaigns']} campaigns, "

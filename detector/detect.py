@@ -87,12 +87,13 @@ class Fingerprints:
         return self.signatures[self.rows]
 
 
-def text_rows(posts: Sequence[Textual], params: DetectParams) -> tuple[list[int], list[str]]:
+def text_rows(posts: Sequence[Textual], params: DetectParams,
+              normal_of: dict[str, str] | None = None) -> tuple[list[int], list[str]]:
     """Which posts are fingerprinted (originals with enough text: reposts carry no own text),
-    and their normalized texts."""
+    and their normalized texts. ``normal_of`` (raw text -> normal form) is filled as it goes."""
     chosen: list[int] = []
     texts: list[str] = []
-    normal_of: dict[str, str] = {}      # relays repeat raw texts: each is normalized once
+    normal_of = {} if normal_of is None else normal_of   # relays repeat raw texts: each normalized once
     for i, post in enumerate(posts):
         if post.repost_of:
             continue
@@ -105,12 +106,25 @@ def text_rows(posts: Sequence[Textual], params: DetectParams) -> tuple[list[int]
     return chosen, texts
 
 
-def fingerprint_texts(posts: Sequence[Textual], params: DetectParams) -> tuple[dict[int, str], Fingerprints]:
-    """Near-duplicate group of each original post with enough text (see ``text_rows``)."""
-    chosen, texts = text_rows(posts, params)
+@dataclass
+class TextForms:
+    """What fingerprinting makes on the way, for the text-lookup index to take: each raw text's
+    normal form, and each sketched normal form's row of the signatures."""
+
+    normal_of: dict[str, str] = field(default_factory=dict)
+    sig_rows: dict[str, int] = field(default_factory=dict)
+
+
+def fingerprint_texts(posts: Sequence[Textual], params: DetectParams,
+                      forms: TextForms | None = None) -> tuple[dict[int, str], Fingerprints]:
+    """Near-duplicate group of each original post with enough text (see ``text_rows``), noting
+    in ``forms`` the normal forms and signature rows it made."""
+    chosen, texts = text_rows(posts, params, forms.normal_of if forms is not None else None)
     if not chosen:
         return {}, Fingerprints({}, None)
     sigs, rows = distinct_signatures(texts, params.fingerprint, normalized=True)
+    if forms is not None:
+        forms.sig_rows = dict(zip(texts, rows.tolist(), strict=True))
     labels = near_duplicate_groups(sigs[rows], params.similarity, params.lsh_bands)
     groups = {i: f"t{chosen[int(label)]}" for i, label in zip(chosen, labels, strict=True)}
     row_of = {posts[i].post_id: row for i, row in zip(chosen, rows.tolist(), strict=True)}

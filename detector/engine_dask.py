@@ -80,6 +80,7 @@ from detector.pipeline import scorer_versions, versions
 from detector.records import Post
 from detector.store import account_creation, complete_datasets, iter_posts, refresh_statistics
 from detector.store.detections import save_detection
+from detector.store.lookup import DETECTION_BATCH, update_lookup_index
 
 try:
     from distributed import Client, Future, LocalCluster
@@ -345,7 +346,8 @@ def run_detection_dask(engine: Engine, client: Client, inputs: Sequence[Path] = 
     """Detect on the cluster and store the run as ``pipeline.run_detection`` stores a local one.
 
     With ``inputs`` the workers read those files; without, the client reads the stored posts of
-    complete datasets in ``[since, until)`` and scatters them (everything passes through it)."""
+    complete datasets in ``[since, until)`` and scatters them (everything passes through it),
+    and indexes the stored posts' texts for lookups, in this process."""
     if inputs:
         datasets: list[int] = []
         result = detect_dask(client, inputs, params, partitioning, None, scorer)
@@ -358,5 +360,7 @@ def run_detection_dask(engine: Engine, client: Client, inputs: Sequence[Path] = 
     detection_id = save_detection(engine, result, datasets=datasets, since=since, until=until,
                                   versions=versions() | scorer_versions(scorer) | partitioning.to_json()
                                   | {"workers": str(workers)})
+    if not inputs:   # as a local run, it brings the text-lookup index of the stored posts up to date
+        update_lookup_index(engine, batch=DETECTION_BATCH)
     refresh_statistics(engine)
     return detection_id, result

@@ -27,7 +27,6 @@ from detector.model import Scorer
 from detector.pipeline import DEFAULT, run_detection
 from detector.privacy import Pseudonymizer
 from detector.store.jobs import Job, claim_job, finish_job, finished_uploads, update_job
-from detector.store.lookup import update_lookup_index
 from detector.store.queries import delete_dataset
 from detector.store.relations import count_posts
 from detector.store.retention import purge_before
@@ -35,7 +34,8 @@ from detector.store.retention import purge_before
 log = logging.getLogger("cib.jobs")
 
 READING_SHARE = 80.0
-"""Percent of a job's progress given to reading and storing; indexing and detection share the rest."""
+"""Percent of a job's progress given to reading and storing; detection (which also indexes the
+texts for lookups) takes the rest."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +97,9 @@ def _ingest(engine: Engine, job: Job, worker: str, settings: JobSettings) -> Ing
                             parallel=settings.parallel_reader, pseudonymizer=settings.pseudonymizer)
     update_job(engine, job.id, worker, stage="reading")
     report = ingest_file(engine, Path(job.path), options, on_batch=on_batch)
-    update_job(engine, job.id, worker, stage="indexing", dataset_id=report.dataset_id,
+    update_job(engine, job.id, worker, stage="reading", dataset_id=report.dataset_id,
                read=report.read, stored=report.stored, duplicates=report.duplicates,
                rejected=report.rejected, bytes_done=job.size_bytes, percent=READING_SHARE)
-    update_lookup_index(engine)
     return report
 
 

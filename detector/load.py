@@ -29,23 +29,15 @@ from detector.store import (
     start_dataset,
     write_batch,
 )
-from detector.store.rows import POST_COLUMNS, KnownAccounts, PreparedBatch, prepare_batch
+from detector.store.rows import KnownAccounts, PreparedBatch, prepare_batch
 
 Progress = Callable[[int], None]
 """Called with the number of records read in each batch (the CLI's progress bar)."""
 SHOWN_REJECTIONS = 20
 PARALLEL_MIN_BYTES = 4 << 20
-INDEX_STEP = 50_000
-"""Posts indexed for text lookup per commit during an ingest: each commit rewrites pages all over
-the band table, so a commit per 10,000-post batch costs more (1.1M posts: 84 s against 56 s)."""
 FIRST_BATCH = 2_000
 """The first batch is at most this big, so that the writer starts while the reader parses on
 (10,000 twarc2 posts take the reader about 0.4 s here)."""
-IDLE_STEP = 10_000
-"""Posts indexed at least, when the reader has no batch ready: small dumps leave little to index
-at the end, big ones (where storing is slower than parsing) still index ``INDEX_STEP`` at a time."""
-_TEXT = POST_COLUMNS.index("text")
-_KEY = (POST_COLUMNS.index("platform"), POST_COLUMNS.index("post_id"))
 
 
 @dataclass(frozen=True)
@@ -53,8 +45,8 @@ class IngestOptions:
     """How to read and store one file. ``parallel``: None decides by file size.
 
     ``pseudonymizer``: replace account ids and handles by keyed pseudonyms before storing.
-    ``index``: keep the text-lookup index up to date as batches are stored, with keys computed
-    by the reader (every ``INDEX_STEP`` posts, and before the dataset completes).
+    The text-lookup index is not updated here: each detection does it, with the normal forms
+    and signatures it makes anyway (``pipeline.run_detection``).
     """
 
     fmt: str | None = None
@@ -65,7 +57,6 @@ class IngestOptions:
     parallel: bool | None = None
     max_ratio: float = MAX_RATIO
     pseudonymizer: Pseudonymizer | None = None
-    index: bool = True
 
 
 @dataclass
@@ -103,13 +94,10 @@ def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterat
     formats: list[str] = []
     meter = ReadMeter()
     pseudo = options.pseudonymizer
-    keyer = _keyer() if options.index else None
     limit = min(options.batch_size, FIRST_BATCH)
 
     def flush() -> PreparedBatch:
         batch = prepare_batch(posts, accounts, rejected, known, dialect)
-        if keyer is not None:
-            batch.lookup = keyer.keys([str(row[_TEXT]) for row in batch.posts])
         batch.formats = tuple(dict.fromkeys(formats))
         batch.position = meter.position()
         posts.clear()
@@ -134,12 +122,6 @@ def prepared_batches(path: Path, options: IngestOptions, dialect: str) -> Iterat
                 limit = options.batch_size
     if posts or rejected or accounts or formats:
         yield flush()
-
-
-def _keyer() -> Any:
-    from detector.lookup import TextKeyer  # numpy and the fingerprints: only when indexing
-
-    return TextKeyer()
 
 
 # --- the reader process -------------------------------------------------------------------------
@@ -172,9 +154,8 @@ def _reader_main(out: Any, path: Path, options: IngestOptions, dialect: str, par
         _send(out, ("error", CibError(f"{path.name}: the reader failed: {exc!r}")), parent)
 
 
-def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[PreparedBatch | None]:
-    """``prepared_batches`` run in a child process, two batches ahead at most; ``None`` when the
-    next batch is not ready yet (the caller may do other work before asking again)."""
+def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[PreparedBatch]:
+    """``prepared_batches`` run in a child process, two batches ahead at most."""
     # fork starts in milliseconds; the child only reads the file and never touches the database
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context: Any = multiprocessing.get_context(method)
@@ -185,11 +166,7 @@ def _from_reader(path: Path, options: IngestOptions, dialect: str) -> Iterator[P
     reader.start()
     try:
         while True:
-            try:
-                kind, payload = channel.get_nowait()
-            except queue.Empty:
-                yield None
-                kind, payload = _next(channel, reader, path)
+            kind, payload = _next(channel, reader, path)
             if kind == "done":
                 return
             if kind == "error":
@@ -236,44 +213,10 @@ BatchDone = Callable[["IngestReport", int], None]
 """Called after each stored batch with the running report and the bytes of the file read so far."""
 
 
-class _Indexer:
-    """Takes the keys the reader computed for each stored batch into the text-lookup index,
-    ``INDEX_STEP`` posts at a time, or ``IDLE_STEP`` while the reader has no batch ready (so
-    that little is left for the end), and ``flush`` for the rest."""
-
-    def __init__(self, engine: Engine, enabled: bool) -> None:
-        from detector.lookup import KeyBuffer  # numpy and the fingerprints: only when indexing
-
-        self.engine, self.enabled = engine, enabled
-        self.keys = KeyBuffer()
-
-    def add(self, batch: PreparedBatch) -> None:
-        if not self.enabled or batch.lookup is None:
-            return
-        self.keys.add([(str(row[_KEY[0]]), str(row[_KEY[1]])) for row in batch.posts], batch.lookup)
-        if len(self.keys) >= INDEX_STEP:
-            self.flush()
-
-    def idle(self) -> None:
-        if len(self.keys) >= IDLE_STEP:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.enabled:
-            from detector.store.lookup import update_lookup_index
-
-            update_lookup_index(self.engine, batch=INDEX_STEP, keys=self.keys)
-
-
-def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatch | None],
-               report: IngestReport, progress: Progress | None, on_batch: BatchDone | None,
-               indexer: _Indexer) -> None:
+def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatch],
+               report: IngestReport, progress: Progress | None, on_batch: BatchDone | None) -> None:
     for batch in batches:
-        if batch is None:       # the reader is behind: index what is stored meanwhile
-            indexer.idle()
-            continue
         result = write_batch(engine, dataset.ensure(batch.formats), batch, report.rejected)
-        indexer.add(batch)      # while the reader process parses the next batches
         report.format = "+".join(batch.formats)
         report.read += batch.read
         report.stored += result.stored
@@ -286,7 +229,6 @@ def _store_all(engine: Engine, dataset: _Dataset, batches: Iterator[PreparedBatc
         if on_batch:
             report.dataset_id = dataset.id
             on_batch(report, batch.position)
-    indexer.flush()
 
 
 def check_pseudonym_key(engine: Engine, pseudonymizer: Pseudonymizer | None) -> str | None:
@@ -334,7 +276,7 @@ def ingest_file(engine: Engine, path: Path, options: IngestOptions = IngestOptio
     batches = (_from_reader(path, options, dialect) if _use_reader_process(options, digest[1])
                else prepared_batches(path, options, dialect))
     try:
-        _store_all(engine, dataset, batches, report, progress, on_batch, _Indexer(engine, options.index))
+        _store_all(engine, dataset, batches, report, progress, on_batch)
     except KeyboardInterrupt:
         if dataset.id is not None:
             finish_dataset(engine, dataset.id, "interrupted", "interrupted by the user")

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from detector.errors import LookupTextTooShort
 from detector.fingerprint import FingerprintParams, Signatures, fmix64, signatures
 from detector.normalize import URL_TOKEN, normalize_text
+from detector.records import PostText
 
 # Stored with the index: bump it when band keys are computed differently, so that an index built
 # by older code is rebuilt instead of silently answering nothing. 2: band rows per text key.
@@ -161,9 +162,8 @@ def text_rows(post_refs: Sequence[int], texts: Sequence[str], params: LookupPara
     return TextRows(rows[np.lexsort((rows[:, 1], rows[:, 0]))], keys.normals)
 
 
-def _content_key(text: str, normals: dict[int, str], params: LookupParams) -> int | None:
-    """The text key of ``text``, noting its normal form in ``normals``; None without content."""
-    normal = normalize_text(text)
+def _content_key(normal: str, normals: dict[int, str], params: LookupParams) -> int | None:
+    """The text key of the normal form ``normal``, noting it in ``normals``; None without content."""
     if not has_content(normal, params):
         return None
     key = text_key(normal)
@@ -171,15 +171,43 @@ def _content_key(text: str, normals: dict[int, str], params: LookupParams) -> in
     return key
 
 
-def band_rows(text_keys: Sequence[int], normals: Sequence[str], params: LookupParams) -> Keys:
+@dataclass(frozen=True)
+class Sketched:
+    """Signatures already made of some texts (with the index's fingerprint settings): ``rows``
+    gives a text key's row of ``signatures``."""
+
+    signatures: Signatures
+    rows: dict[int, int]
+
+
+def band_rows(text_keys: Sequence[int], normals: Sequence[str], params: LookupParams,
+              sketched: Sketched | None = None) -> Keys:
     """Index rows ``(band_key, text_key)`` of distinct normalized texts with content, sorted by
-    band key then text key: shape ``(rows, 2)``, dtype int64 (``bands`` rows per text)."""
+    band key then text key: shape ``(rows, 2)``, dtype int64 (``bands`` rows per text).
+    Texts ``sketched`` already are not sketched again."""
     if not text_keys:
         return np.empty((0, 2), dtype=np.int64)
-    keys = band_keys(signatures(list(normals), params.fingerprint, normalized=True), params)
+    keys = band_keys(_signatures_of(text_keys, normals, params, sketched), params)
     owners = np.repeat(np.asarray(text_keys, dtype=np.int64), params.bands)
     rows = np.column_stack([keys.ravel(), owners])
     return rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+
+
+def _signatures_of(text_keys: Sequence[int], normals: Sequence[str], params: LookupParams,
+                   sketched: Sketched | None) -> Signatures:
+    """Signatures of the texts, taken from ``sketched`` where it has them, made for the rest."""
+    known = sketched.rows if sketched is not None else {}
+    taken = [i for i, key in enumerate(text_keys) if key in known]
+    if sketched is None or not taken:
+        return signatures(list(normals), params.fingerprint, normalized=True)
+    sigs: Signatures = sketched.signatures[[known[text_keys[i]] for i in taken]]
+    if len(taken) == len(text_keys):
+        return sigs
+    missing = [i for i, key in enumerate(text_keys) if key not in known]
+    made = signatures([normals[i] for i in missing], params.fingerprint, normalized=True)
+    every = np.empty((len(text_keys), made.shape[1]), dtype=made.dtype)
+    every[taken], every[missing] = sigs, made
+    return every
 
 
 @dataclass(frozen=True)
@@ -195,12 +223,15 @@ class BatchKeys:
 
 class TextKeyer:
     """Text keys of the batches of one stream of posts; raw texts already keyed are remembered
-    (relays repeat them), up to ``limit``, then forgotten at once."""
+    (relays repeat them), up to ``limit``, then forgotten at once. ``normal_of``: normal forms
+    already made of some raw texts (detection's fingerprinting makes them), not made again."""
 
-    def __init__(self, params: LookupParams = DEFAULT_PARAMS, limit: int = 300_000) -> None:
+    def __init__(self, params: LookupParams = DEFAULT_PARAMS, limit: int = 300_000,
+                 normal_of: Mapping[str, str] | None = None) -> None:
         self.params, self.limit = params, limit
         self._key_of: dict[str, int | None] = {}
         self._normals: dict[int, str] = {}
+        self._normal_of = normal_of or {}
 
     def keys(self, texts: Sequence[str]) -> BatchKeys:
         """The keys of a batch's posts, one text each."""
@@ -215,33 +246,53 @@ class TextKeyer:
         try:
             return self._key_of[text]
         except KeyError:
-            key = self._key_of[text] = _content_key(text, self._normals, self.params)
+            normal = self._normal_of.get(text)
+            key = self._key_of[text] = _content_key(normalize_text(text) if normal is None else normal,
+                                                    self._normals, self.params)
             return key
 
 
 class KeyBuffer:
-    """Text keys of stored batches, kept until the index takes them (``update_lookup_index``):
-    each post's key by (platform, post id), and the keys' normal forms."""
+    """Text keys of stored posts, kept until the index takes them (``update_lookup_index``):
+    each post's key by its row id (``posts.id``), the keys' normal forms, and the signatures
+    already made of some keys (made with the index's fingerprint settings)."""
 
     def __init__(self) -> None:
         self.index: dict[str, Any] | None = None
-        self.by_post: dict[tuple[str, str], int | None] = {}
+        self.by_ref: dict[int, int | None] = {}
         self.normals: dict[int, str] = {}
+        self.sketched: Sketched | None = None
 
     def __len__(self) -> int:
-        return len(self.by_post)
+        return len(self.by_ref)
 
-    def add(self, posts: Sequence[tuple[str, str]], keys: BatchKeys) -> None:
-        """Keep ``keys`` of ``posts`` ((platform, post id) of each, in the batch's order)."""
+    def add(self, refs: Sequence[int], keys: BatchKeys) -> None:
+        """Keep ``keys`` of the posts ``refs`` (row ids, in the batch's order)."""
         if self.index is not None and self.index != keys.index:
             raise ValueError("batches keyed with other index settings cannot share a buffer")
         self.index = keys.index
-        self.by_post.update(zip(posts, keys.text_keys, strict=True))
+        self.by_ref.update(zip(refs, keys.text_keys, strict=True))
         self.normals.update(keys.normals)
 
     def clear(self) -> None:
-        self.by_post.clear()
+        self.by_ref.clear()
         self.normals.clear()
+        self.sketched = None
+
+
+def fingerprinted_keys(posts: Sequence[PostText], normal_of: Mapping[str, str],
+                       sigs: Signatures | None, sig_rows: Mapping[str, int],
+                       params: LookupParams = DEFAULT_PARAMS) -> KeyBuffer:
+    """The index keys of stored ``posts`` whose texts detection's fingerprinting has mostly
+    normalized (``normal_of``: raw text -> normal form) and sketched (``sig_rows``: normal form
+    -> row of ``sigs``, made with ``params.fingerprint``); what they lack is made here."""
+    keys = TextKeyer(params, limit=len(posts), normal_of=normal_of).keys([p.text for p in posts])
+    buffer = KeyBuffer()
+    buffer.add([p.ref for p in posts], keys)
+    if sigs is not None:
+        rows = {key: sig_rows[normal] for key, normal in keys.normals.items() if normal in sig_rows}
+        buffer.sketched = Sketched(sigs, rows)
+    return buffer
 
 
 def similarities(query_sig: Signatures, candidate_sigs: Signatures) -> Similarities:

@@ -12,6 +12,7 @@ from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.refresh import Cached, detect_full, detect_incremental, plan
 from detector.store import account_creation, complete_datasets, refresh_statistics
 from detector.store.detections import save_detection
+from detector.store.lookup import DETECTION_BATCH, update_lookup_index
 
 LIBRARIES = ("cib-detector", "datasketch", "networkx", "numpy", "scikit-learn", "sqlalchemy")
 
@@ -51,7 +52,10 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
     With ``incremental``, a full run keeps a cache of its events and pair totals, and later runs
     update it (:mod:`detector.refresh`) when it explains what changed since, unless ``full``.
     Off by default: keeping the cache doubles a full run's time. ``result.path`` and
-    ``result.counts`` say which ran."""
+    ``result.counts`` say which ran.
+
+    Every run also brings the text-lookup index up to date (``detector.store.lookup``), with
+    the normal forms and signatures its fingerprinting made when it can."""
     datasets = complete_datasets(engine)
     created = account_creation(engine)
     cached = (plan(engine, params, datasets, windowed=since is not None or until is not None,
@@ -67,5 +71,8 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
     result.counts |= {"incremental": int(isinstance(cached, Cached))} | extra
     used = versions() | scorer_versions(resolve_scorer(scorer))
     detection_id = save_detection(engine, result, versions=used, datasets=datasets, since=since, until=until)
+    # the text-lookup index: the fingerprinting child of a full run has indexed what it read;
+    # the rest (posts outside a time window, incremental and small runs) is indexed here
+    update_lookup_index(engine, batch=DETECTION_BATCH)
     refresh_statistics(engine)
     return detection_id, result

@@ -39,6 +39,7 @@ class PostText(NamedTuple):
     post_id: str
     text: str
     repost_of: str | None
+    ref: int = 0                # the stored row's id (``posts.id``): the text-lookup index names it
 
 
 class Textual(Protocol):

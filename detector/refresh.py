@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from detector.aside import fingerprint_stored
+from detector.aside import fingerprint_stored, patience_for, settle
 from detector.cluster import Campaign
 from detector.detect import (
     Detection,
@@ -154,4 +154,5 @@ def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
             mark = Watermark(params_hash(params), tuple(datasets), len(posts),
                              (last.created_at, last.platform, last.post_id) if last else None)
             save_full(engine, mark, state, contents, refs, buckets)
+    settle(pending, patience_for(len(posts)))           # the child indexes the texts it fingerprinted
     return result, {"posts_read": len(posts)}

@@ -6,16 +6,22 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from detector import aside
 from detector.detect import DetectParams, detect, fingerprint_texts
 from detector.link import co_action_events
 from detector.load import IngestOptions, ingest_file
+from detector.lookup import LookupParams
+from detector.pipeline import run_detection
 from detector.records import PostText
 from detector.simulate import SimulationParams, simulate
 from detector.store import iter_posts
+from detector.store import lookup as store_lookup
+from detector.store.lookup import unindexed_posts, update_lookup_index
 from detector.store.reader import iter_post_texts
-from tests.factories import write_file
+from detector.store.schema import PostRow
+from tests.factories import index_contents, write_file
 from tests.test_detect import hand_made
 
 needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
@@ -98,6 +104,7 @@ def test_the_child_reading_the_database_is_believed_and_agrees_with_this_process
     params = DetectParams()
     pending = start_reading_child(database_url, len(stored), params, monkeypatch)
     count, digest, groups, prints = aside._finish(pending, 60.0)
+    aside.settle(pending, 60.0)
     assert (count, digest) == (len(stored), aside.order_digest(stored))
     expected_groups, expected_prints = fingerprint_texts(stored, params)
     assert groups == expected_groups and prints.row_of == expected_prints.row_of
@@ -110,8 +117,49 @@ def test_the_text_reading_gives_what_fingerprinting_reads_of_every_post_in_order
     for since, until in ((None, None), (middle, None), (None, middle)):
         whole = list(iter_posts(engine, since, until))
         texts = list(iter_post_texts(engine, since, until))
-        assert texts == [PostText(p.platform, p.post_id, p.text, p.repost_of) for p in whole]
+        assert [t[:4] for t in texts] == [PostText(p.platform, p.post_id, p.text, p.repost_of)[:4]
+                                          for p in whole]
         assert any(t.repost_of for t in texts) and any(not t.repost_of for t in texts)
+        assert [t.ref for t in texts] == stored_ids(engine, [t.post_id for t in texts])
+
+
+def stored_ids(engine, post_ids: list[str]) -> list[int]:
+    """The row ids (``posts.id``) of these posts, in this order."""
+    with engine.connect() as connection:
+        found = dict(connection.execute(select(PostRow.post_id, PostRow.id)).all())
+    return [found[post_id] for post_id in post_ids]
+
+
+@needs_fork
+def test_the_child_reading_the_database_indexes_the_texts_it_fingerprinted(
+        engine, database_url: str, stored: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert unindexed_posts(engine) == len(stored)
+    pending = start_reading_child(database_url, len(stored), DetectParams(), monkeypatch)
+    aside.linked(stored, DetectParams(), pending)
+    aside.settle(pending, 60.0)
+    assert pending.child.exitcode == 0 and unindexed_posts(engine) == 0
+    by_child = index_contents(engine)
+    update_lookup_index(engine, LookupParams(bands=32))
+    update_lookup_index(engine)                                  # rebuilt from the stored texts
+    assert index_contents(engine) == by_child and by_child[0]
+
+
+@needs_fork
+def test_when_the_childs_indexing_fails_the_detection_indexes_instead(
+        engine, stored: list, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def fails(*args: object) -> int:
+        (tmp_path / "child-failed").touch()
+        raise OSError("disk full")
+
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    monkeypatch.setattr(store_lookup, "index_fingerprinted", fails)   # the forked child inherits it
+    _, result = run_detection(engine)
+    assert (tmp_path / "child-failed").exists()
+    assert result.counts["posts"] == len(stored) and unindexed_posts(engine) == 0
+    by_detection = index_contents(engine)
+    update_lookup_index(engine, LookupParams(bands=32))
+    update_lookup_index(engine)
+    assert index_contents(engine) == by_detection
 
 
 @needs_fork

@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from detector import load
 from detector.errors import BadRecord, CorruptDump, UnknownDumpFormat
 from detector.load import IngestOptions, ingest_file
-from detector.lookup import LookupParams
 from detector.store import datasets, iter_posts, rejections, stats
-from detector.store.lookup import update_lookup_index
+from detector.store.lookup import unindexed_posts, update_lookup_index
 from detector.store.schema import PostRow
 from tests.factories import index_contents, post, render, sample_posts, write_file
 
@@ -113,34 +111,21 @@ def relayed_posts(count: int, start: int = 0) -> list:  # type: ignore[type-arg]
             for n in range(start, start + count)]
 
 
-def test_an_ingest_keeps_the_lookup_index_up_to_date(engine: Engine, tmp_path: Path, parallel: bool,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "INDEX_STEP", 10)        # several index commits in one file,
-    monkeypatch.setattr(load, "IDLE_STEP", 1)          # more whenever the reader is behind
-    older = write_file(tmp_path / "older.jsonl", "v1", relayed_posts(5) + many_posts(3, start=100))
-    ingest_file(engine, older, IngestOptions(index=False))      # left unindexed, as by older code
-    posts = relayed_posts(30, start=3) + many_posts(4, start=200) + relayed_posts(3)   # duplicates too
-    path = write_file(tmp_path / "newer.jsonl", "twarc2", posts)
-    report = ingest_file(engine, path, IngestOptions(batch_size=7, parallel=parallel))
-    assert (report.stored, report.duplicates) == (30 + 4 - 2, 3 + 2)
-    assert update_lookup_index(engine) == 0            # nothing left: the ingest indexed all
-    indexed = index_contents(engine)
-    assert len(indexed[0]) == stats(engine).posts       # every stored post has text of its own
-    update_lookup_index(engine, LookupParams(bands=32))
-    update_lookup_index(engine)                        # rebuilt from the stored texts
-    assert index_contents(engine) == indexed
-
-
-def test_an_ingest_asked_not_to_index_leaves_the_index_alone(engine: Engine, tmp_path: Path) -> None:
-    ingest_file(engine, write_file(tmp_path / "d.jsonl", "v1", relayed_posts(6)), IngestOptions(index=False))
+def test_an_ingest_leaves_the_lookup_index_to_detection(engine: Engine, tmp_path: Path,
+                                                         parallel: bool) -> None:
+    posts = relayed_posts(30) + many_posts(4, start=200) + relayed_posts(3)   # duplicates too
+    report = ingest_file(engine, write_file(tmp_path / "d.jsonl", "twarc2", posts),
+                         IngestOptions(batch_size=7, parallel=parallel))
+    assert (report.stored, report.duplicates) == (34, 3)
     assert index_contents(engine) == ([], [])
-    assert update_lookup_index(engine) == 6
+    assert unindexed_posts(engine) == 34
+    assert update_lookup_index(engine) == 34           # every stored post has text of its own
+    assert unindexed_posts(engine) == 0
 
 
-def test_a_failed_ingest_takes_back_its_index_rows(engine: Engine, tmp_path: Path, parallel: bool,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "INDEX_STEP", 10)
+def test_a_failed_ingest_leaves_the_index_as_it_was(engine: Engine, tmp_path: Path, parallel: bool) -> None:
     ingest_file(engine, write_file(tmp_path / "good.jsonl", "v1", relayed_posts(5)))
+    update_lookup_index(engine)
     before = index_contents(engine)
     lines = render("v1", relayed_posts(40, start=5) + many_posts(5, start=300)).splitlines()
     lines.insert(35, "{broken")
@@ -149,6 +134,7 @@ def test_a_failed_ingest_takes_back_its_index_rows(engine: Engine, tmp_path: Pat
     with pytest.raises(BadRecord):
         ingest_file(engine, path, IngestOptions(strict=True, batch_size=10, parallel=parallel))
     assert index_contents(engine) == before and len(before[0]) == 5
+    assert unindexed_posts(engine) == 0                 # the failed dataset's posts are gone
 
 
 def test_truncated_gzip_midway_fails_cleanly(engine: Engine, tmp_path: Path, parallel: bool) -> None:

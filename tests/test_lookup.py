@@ -14,6 +14,7 @@ from detector.lookup import (
     KEY_VERSION,
     KeyBuffer,
     LookupParams,
+    Sketched,
     TextKeyer,
     band_keys,
     band_rows,
@@ -213,16 +214,40 @@ def test_a_keyer_past_its_limit_forgets_and_still_keys_right() -> None:
 def test_a_key_buffer_keeps_keys_by_post_and_refuses_other_settings() -> None:
     keys = TextKeyer(PARAMS).keys([ORIGINAL, ""])
     buffer = KeyBuffer()
-    buffer.add([("twitter", "1"), ("twitter", "2")], keys)
+    buffer.add([11, 12], keys)
     assert len(buffer) == 2
-    assert buffer.by_post == {("twitter", "1"): keys.text_keys[0], ("twitter", "2"): None}
+    assert buffer.by_ref == {11: keys.text_keys[0], 12: None}
     assert buffer.normals == keys.normals
     with pytest.raises(ValueError, match="other index settings"):
-        buffer.add([("twitter", "3")], TextKeyer(LookupParams(bands=32)).keys([UNRELATED]))
+        buffer.add([13], TextKeyer(LookupParams(bands=32)).keys([UNRELATED]))
     with pytest.raises(ValueError):                    # one key per post
-        buffer.add([("twitter", "3")], keys)
+        buffer.add([13], keys)
+    buffer.sketched = Sketched(np.zeros((1, 128), dtype=np.uint32), {keys.text_keys[0] or 0: 0})
     buffer.clear()
-    assert (len(buffer), buffer.normals) == (0, {})
+    assert (len(buffer), buffer.normals, buffer.sketched) == (0, {}, None)
+
+
+def test_a_keyer_takes_normal_forms_already_made_and_makes_the_rest() -> None:
+    texts = [ORIGINAL, f"RT @a: {ORIGINAL}", UNRELATED]
+    given = {ORIGINAL: "a normal form made elsewhere"}
+    keys = TextKeyer(PARAMS, normal_of=given).keys(texts)
+    assert keys.text_keys == [text_key("a normal form made elsewhere"), text_key(normalize_text(ORIGINAL)),
+                              text_key(normalize_text(UNRELATED))]
+
+
+def test_band_rows_take_the_signatures_given_and_sketch_the_rest() -> None:
+    normals = [normalize_text(t) for t in (ORIGINAL, UNRELATED, ONE_WORD_CHANGED)]
+    keys = [text_key(n) for n in normals]
+    sigs = signatures(normals, PARAMS.fingerprint, normalized=True)
+    made = band_rows(keys, normals, PARAMS)
+    for known in ({0: 0, 1: 1, 2: 2}, {1: 1}, {}):      # all, some or none of them given
+        rows = {keys[i]: row for i, row in known.items()}
+        assert np.array_equal(band_rows(keys, normals, PARAMS, Sketched(sigs, rows)), made)
+    other = Sketched(np.zeros_like(sigs), {keys[1]: 0})   # what is given is taken, not checked
+    taken = band_rows(keys, normals, PARAMS, other)
+    zeros = band_rows([keys[1]], [normals[1]], PARAMS, other)
+    assert taken.tolist() == sorted([row for row in made.tolist() if row[1] != keys[1]] + zeros.tolist())
+    assert zeros.tolist() != [row for row in made.tolist() if row[1] == keys[1]]
 
 
 def test_text_key_is_a_stable_signed_64_bit_hash() -> None:

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from detector import lookup
+from detector.detect import DetectParams, TextForms, fingerprint_texts
 from detector.errors import LookupTextTooShort
 from detector.lookup import KeyBuffer, LookupParams, TextKeyer
-from detector.records import Post
+from detector.records import Post, PostText
 from detector.store import finish_dataset, start_dataset, write_batch
-from detector.store.lookup import find_similar, forget_dataset_posts, forget_posts_before, update_lookup_index
+from detector.store.lookup import (
+    find_similar,
+    forget_dataset_posts,
+    forget_posts_before,
+    index_fingerprinted,
+    update_lookup_index,
+)
+from detector.store.reader import iter_post_texts
 from detector.store.rows import KnownAccounts, prepare_batch
 from detector.store.schema import DatasetRow, LookupBandRow, LookupStateRow, LookupTextRow, PostRow
 from tests.factories import T0, index_contents, post
@@ -114,18 +124,24 @@ def test_a_second_update_indexes_only_new_posts(engine: Engine) -> None:
     assert index_rows(engine) == (4, 3 * 16)     # posts 1 and 2 have one normal form
 
 
-def buffered(posts: Sequence[Post]) -> KeyBuffer:
-    """What an ingest's reader hands over: the posts' keys, computed from their texts."""
+def stored_texts(engine: Engine) -> list[PostText]:
+    """The stored posts as detection's fingerprinting child reads them."""
+    return list(iter_post_texts(engine))
+
+
+def buffered(posts: Sequence[PostText]) -> KeyBuffer:
+    """Keys handed to the index: the posts' keys, computed from their texts."""
     buffer = KeyBuffer()
-    buffer.add([(p.platform, p.post_id) for p in posts], TextKeyer().keys([p.text for p in posts]))
+    buffer.add([p.ref for p in posts], TextKeyer().keys([p.text for p in posts]))
     return buffer
 
 
-def test_keys_computed_while_parsing_give_the_index_computed_from_the_texts(engine: Engine) -> None:
+def test_keys_given_to_the_index_give_the_index_computed_from_the_texts(engine: Engine) -> None:
     posts = [*relays(), post(7, account=7, seconds=360, text=ORIGINAL)]
-    add_dataset(engine, posts[:3], name="a")          # stored earlier: keyed from their texts
+    add_dataset(engine, posts[:3], name="a")          # not among the keys: keyed from their texts
     add_dataset(engine, posts[3:], name="b")
-    keys = buffered(posts[3:])
+    later = {p.post_id for p in posts[3:]}
+    keys = buffered([p for p in stored_texts(engine) if p.post_id in later])
     assert update_lookup_index(engine, batch=4, keys=keys) == 5
     assert len(keys) == 0                              # emptied once taken
     with_keys = index_contents(engine)
@@ -137,9 +153,56 @@ def test_keys_computed_while_parsing_give_the_index_computed_from_the_texts(engi
                                                                                             "1003", "1007"))
 
 
+def fingerprinted(engine: Engine, sigs: Callable[[Any], Any] = lambda s: s) -> int:
+    """Index the stored posts as detection's fingerprinting child does (``sigs``: what becomes
+    of the signatures it made before the index takes them)."""
+    texts, forms = stored_texts(engine), TextForms()
+    _, prints = fingerprint_texts(texts, DetectParams(), forms)
+    return index_fingerprinted(engine, texts, forms.normal_of, sigs(prints.signatures), forms.sig_rows)
+
+
+def mixed_posts() -> list[Post]:
+    """Originals, a retweet of one, a text too short for detection but not for lookups, no text."""
+    return [*relays(), post(7, account=7, seconds=360, text=ORIGINAL),
+            post(8, account=8, seconds=400, text=f"RT @a: {ORIGINAL}", repost_of="x1"),
+            post(9, account=9, seconds=420, text="Vote now"), post(10, account=10, seconds=430, text="")]
+
+
+def test_detections_fingerprints_give_the_index_computed_from_the_texts(engine: Engine) -> None:
+    add_dataset(engine, mixed_posts())
+    assert fingerprinted(engine) == 7                           # posts 5, 6 and 10 have no text of their own
+    with_prints = index_contents(engine)
+    assert fingerprinted(engine) == 0                           # up to date: nothing to do
+    assert update_lookup_index(engine, LookupParams(bands=32)) == 7      # rebuilt from the texts...
+    assert update_lookup_index(engine) == 7                               # ... with the default bands
+    assert index_contents(engine) == with_prints
+    assert sorted(found_ids(engine)) == sorted(p.post_id for p in mixed_posts()
+                                               if p.account_id in ("1001", "1002", "1003", "1007", "1008"))
+
+
+def test_the_index_takes_detections_signatures_instead_of_sketching_again(engine: Engine) -> None:
+    add_dataset(engine, mixed_posts())
+    fingerprinted(engine, lambda sigs: np.zeros_like(sigs))   # as if every text had other values
+    taken = index_contents(engine)
+    update_lookup_index(engine, LookupParams(bands=32))
+    update_lookup_index(engine)
+    assert index_contents(engine)[0] == taken[0]              # the same posts and texts...
+    assert index_contents(engine)[1] != taken[1]              # ... banded from what it was given
+
+
+def test_a_few_new_posts_after_detection_are_keyed_from_their_texts(engine: Engine) -> None:
+    add_dataset(engine, mixed_posts()[:8], name="a")
+    assert fingerprinted(engine) == 6
+    later = post(20, account=20, seconds=500, text=ONE_WORD_CHANGED)
+    add_dataset(engine, [later], name="b")
+    assert fingerprinted(engine, lambda sigs: np.zeros_like(sigs)) == 1   # its text, not these
+    assert sorted(found_ids(engine, ONE_WORD_CHANGED)) == sorted(
+        [p.post_id for p in mixed_posts()[:8] if "Main Street" in p.text] + [later.post_id])
+
+
 def test_keys_made_for_other_index_settings_are_not_taken(engine: Engine) -> None:
     add_dataset(engine, relays())
-    keys = buffered(relays())
+    keys = buffered(stored_texts(engine))
     assert update_lookup_index(engine, LookupParams(bands=32), keys=keys) == 4
     assert index_rows(engine) == (4, 3 * 32)
     assert len(keys) == 0                              # emptied all the same

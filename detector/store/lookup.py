@@ -15,7 +15,7 @@ smaller id than one already indexed would be skipped until the index is rebuilt)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import Engine, Table, select, update
 from sqlalchemy.engine import Connection
 
+from detector.fingerprint import Signatures
 from detector.lookup import (
     DEFAULT_PARAMS,
     KeyBuffer,
@@ -37,6 +38,7 @@ from detector.lookup import (
     band_keys,
     band_rows,
     best,
+    fingerprinted_keys,
     query_signature,
     same_index,
     text_rows,
@@ -44,12 +46,14 @@ from detector.lookup import (
     verify,
 )
 from detector.normalize import normalize_text
+from detector.records import PostText
 from detector.store.bulk import insert_many
 from detector.store.reader import _as_time
 from detector.store.rows import time_param
 from detector.store.schema import LookupStateRow
 
-__all__ = ["find_similar", "forget_dataset_posts", "forget_posts_before", "update_lookup_index"]
+__all__ = ["find_similar", "forget_dataset_posts", "forget_posts_before", "index_fingerprinted",
+           "unindexed_posts", "update_lookup_index"]
 
 STATE: Table = LookupStateRow.__table__  # type: ignore[assignment]
 _STATE_ID = 1
@@ -57,6 +61,9 @@ _MAX_PAGES = 4          # pages of candidates read when filters (dataset, time) 
 _MAX_TEXTS = 10_000     # candidate texts per query; each has a post, so more are past any cap
 _UNION_TEXTS = 64       # up to this many candidate texts, their post ranges are merged in SQL
 _CHUNK = 10_000         # keys bound per statement (SQLite takes 32,766 values)
+DETECTION_BATCH = 500_000
+"""Posts indexed per commit after a detection: every commit rewrites pages all over the band
+table, so a month of posts goes in one (it holds about 150 MB while it does)."""
 Progress = Callable[[int], None]
 
 
@@ -76,9 +83,9 @@ def update_lookup_index(engine: Engine, params: LookupParams = DEFAULT_PARAMS, *
     (fingerprint, bands, key version) is wiped and rebuilt. Posts without text of their own
     (empty, a link alone) are skipped. ``progress`` gets the posts read.
 
-    ``keys``: keys already computed for some of these posts (an ingest's reader process computes
-    them while it parses); they are taken instead of normalizing and sketching those texts
-    again, and emptied once taken. Posts without keys there are keyed here, as always.
+    ``keys``: keys already computed for some of these posts (detection computes them from its
+    fingerprints: ``index_fingerprinted``); they are taken instead of normalizing and sketching
+    those texts again, and emptied once taken. Posts without keys there are keyed here.
     """
     if batch < 1:
         raise ValueError(f"batch must be a positive number of posts (20000 is usual), got {batch!r}")
@@ -93,6 +100,27 @@ def update_lookup_index(engine: Engine, params: LookupParams = DEFAULT_PARAMS, *
     if keys is not None:
         keys.clear()                 # taken, or made for another index: of no use
     return indexed
+
+
+def index_fingerprinted(engine: Engine, posts: Sequence[PostText], normal_of: Mapping[str, str],
+                        sigs: Signatures | None, sig_rows: Mapping[str, int],
+                        params: LookupParams = DEFAULT_PARAMS) -> int:
+    """``update_lookup_index`` after detection read ``posts``, normalized their texts and
+    sketched some (see ``fingerprinted_keys``): what it made is taken, in commits of
+    ``DETECTION_BATCH`` posts. A few new posts among many are keyed from their stored texts
+    instead (keying every post would cost more). Returns how many posts got a text row."""
+    waiting = unindexed_posts(engine, params)
+    if waiting == 0:
+        return 0
+    keys = fingerprinted_keys(posts, normal_of, sigs, sig_rows, params) if waiting * 4 >= len(posts) else None
+    return update_lookup_index(engine, params, batch=DETECTION_BATCH, keys=keys)
+
+
+def unindexed_posts(engine: Engine, params: LookupParams = DEFAULT_PARAMS) -> int:
+    """How many stored posts the index does not cover yet (all of them when it was built with
+    other settings than ``params``')."""
+    with engine.connect() as connection:
+        return _count_posts_after(connection, _usable_watermark(connection, params))
 
 
 def _ensure_state(engine: Engine, params: LookupParams) -> None:
@@ -128,16 +156,16 @@ def _index_batch(engine: Engine, params: LookupParams, batch: int,
         last = connection.execute(select(STATE.c.last_post_ref).where(STATE.c.id == _STATE_ID)
                                   .with_for_update()).scalar_one()
         mark = _mark(connection)
-        columns = "id, platform, post_id" if keys else "id, text"
+        columns = "id" if keys else "id, text"
         posts = _fetch(connection, f"SELECT {columns} FROM posts WHERE id > {mark} ORDER BY id LIMIT {mark}",
                        (last, batch))
         if not posts:
             return None
         texts = _keyed(connection, posts, params, keys)
         # texts already indexed (an earlier repost) have their bands: neither sketched nor written
-        known = _indexed_texts(connection, list(texts.normals))
+        known = _indexed_texts(connection, list(texts.normals)) if _any_text(connection) else set()
         new = [key for key in texts.normals if key not in known]
-        bands = band_rows(new, [texts.normals[key] for key in new], params)
+        bands = band_rows(new, [texts.normals[key] for key in new], params, keys.sketched if keys else None)
         _insert(connection, "lookup_texts (text_key, post_ref)", texts.rows)
         _insert(connection, "lookup_bands (band_key, text_key)", bands)
         # never backwards: a concurrent updater on SQLite may have gone further meanwhile
@@ -149,18 +177,19 @@ def _index_batch(engine: Engine, params: LookupParams, batch: int,
 def _keyed(connection: Connection, posts: Sequence[Any], params: LookupParams,
            keys: KeyBuffer | None) -> TextRows:
     """Index rows of ``posts``: ``(id, text)`` rows, keyed from their text, or, with ``keys``,
-    ``(id, platform, post_id)`` rows that take its keys; the texts of posts it lacks (stored
-    by another ingest, or before the index was kept up to date) are read and keyed here."""
+    ``(id,)`` rows that take its keys; the texts of posts it lacks (not among the detection's,
+    or stored meanwhile) are read and keyed here."""
     if not keys:
         refs, raw = zip(*posts, strict=True) if posts else ((), ())
         return text_rows(refs, [text or "" for text in raw], params)
     pairs: list[tuple[int, int]] = []
     normals: dict[int, str] = {}
     unkeyed: list[int] = []
-    for ref, platform, post_id in posts:
-        if (platform, post_id) not in keys.by_post:
+    by_ref = keys.by_ref
+    for (ref,) in posts:
+        if ref not in by_ref:
             unkeyed.append(ref)
-        elif (key := keys.by_post[(platform, post_id)]) is not None:
+        elif (key := by_ref[ref]) is not None:
             pairs.append((key, ref))
             normals[key] = keys.normals[key]
     rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
@@ -171,6 +200,11 @@ def _keyed(connection: Connection, posts: Sequence[Any], params: LookupParams,
         rows = np.concatenate([rows, rest.rows])
         normals = rest.normals | normals
     return TextRows(rows[np.lexsort((rows[:, 1], rows[:, 0]))], normals)
+
+
+def _any_text(connection: Connection) -> bool:
+    """Whether the index has a text row (when it has none, no text has its bands yet)."""
+    return connection.exec_driver_sql("SELECT 1 FROM lookup_texts LIMIT 1").first() is not None
 
 
 def _indexed_texts(connection: Connection, keys: Sequence[int]) -> set[int]:

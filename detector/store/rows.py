@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import orjson
 
 from detector.records import Account, Post, Rejected
-
-if TYPE_CHECKING:   # the lookup keys bring numpy and the fingerprints: imported where used
-    from detector.lookup import BatchKeys
 
 POST_COLUMNS = ("platform", "post_id", "account_id", "handle", "created_at", "text", "repost_of",
                 "reply_to", "quote_of", "urls", "hashtags", "mentions", "lang", "client")
@@ -73,7 +69,6 @@ class PreparedBatch:
     read_posts: int = 0                                   # before removing in-batch duplicates
     formats: tuple[str, ...] = ()
     position: int = 0                                     # bytes of the file read so far
-    lookup: BatchKeys | None = None                       # index keys of ``posts`` (see load.py)
 
     @property
     def read(self) -> int:
