@@ -17,6 +17,7 @@ from detector.errors import LookupTextTooShort
 from detector.lookup import KeyBuffer, LookupParams, TextKeyer
 from detector.records import Post, PostText
 from detector.store import finish_dataset, start_dataset, write_batch
+from detector.store import lookup as store_lookup
 from detector.store.lookup import (
     find_similar,
     forget_dataset_posts,
@@ -178,6 +179,17 @@ def test_detections_fingerprints_give_the_index_computed_from_the_texts(engine: 
     assert index_contents(engine) == with_prints
     assert sorted(found_ids(engine)) == sorted(p.post_id for p in mixed_posts()
                                                if p.account_id in ("1001", "1002", "1003", "1007", "1008"))
+
+
+def test_index_rows_inserted_a_few_at_a_time_are_all_there(engine: Engine,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    add_dataset(engine, mixed_posts())
+    update_lookup_index(engine)
+    whole = index_contents(engine)
+    update_lookup_index(engine, LookupParams(bands=32))
+    monkeypatch.setattr(store_lookup, "_INSERT_ROWS", 5)     # 7 text rows, 16 band rows per text
+    update_lookup_index(engine)
+    assert index_contents(engine) == whole and len(whole[1]) == 16 * len({key for key, _ in whole[0]}) > 5
 
 
 def test_the_index_takes_detections_signatures_instead_of_sketching_again(engine: Engine) -> None:

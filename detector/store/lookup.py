@@ -61,6 +61,7 @@ _MAX_PAGES = 4          # pages of candidates read when filters (dataset, time) 
 _MAX_TEXTS = 10_000     # candidate texts per query; each has a post, so more are past any cap
 _UNION_TEXTS = 64       # up to this many candidate texts, their post ranges are merged in SQL
 _CHUNK = 10_000         # keys bound per statement (SQLite takes 32,766 values)
+_INSERT_ROWS = 100_000  # index rows made Python objects at a time
 DETECTION_BATCH = 500_000
 """Posts indexed per commit after a detection: every commit rewrites pages all over the band
 table, so a month of posts goes in one (it holds about 150 MB while it does)."""
@@ -224,16 +225,16 @@ def _insert(connection: Connection, into: str, rows: Keys) -> None:
     PostgreSQL gets them as two arrays in one statement: with executemany, which sends a
     statement per row, indexing was three times slower (2,100 posts/s; bench/bench_lookup.py).
     """
-    if not len(rows):
-        return
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            f"INSERT INTO {into} SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-            (rows[:, 0].tolist(), rows[:, 1].tolist()))
-        return
-    # columns to lists first: a 2-d tolist() and a tuple() per row cost four times as much
-    pairs = list(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True))
-    insert_many(connection, f"INSERT INTO {into}", pairs, row="(?, ?)", tail="ON CONFLICT DO NOTHING")
+    for start in range(0, len(rows), _INSERT_ROWS):     # a month's 2M band rows as Python
+        chunk = rows[start:start + _INSERT_ROWS]          # objects would take 400 MB at once
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                f"INSERT INTO {into} SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                (chunk[:, 0].tolist(), chunk[:, 1].tolist()))
+            continue
+        # columns to lists first: a 2-d tolist() and a tuple() per row cost four times as much
+        pairs = list(zip(chunk[:, 0].tolist(), chunk[:, 1].tolist(), strict=True))
+        insert_many(connection, f"INSERT INTO {into}", pairs, row="(?, ?)", tail="ON CONFLICT DO NOTHING")
 
 
 def forget_dataset_posts(target: Connection | Engine, dataset_id: int) -> int:
