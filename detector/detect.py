@@ -15,7 +15,7 @@ from detector.cluster import Campaign, ClusterParams, campaigns
 from detector.coortweet import CoortweetParams, co_shares, events_of, network_graph, shares_of
 from detector.coortweet import weights_of as coordinated_network_of
 from detector.features import account_behaviour, campaign_features
-from detector.fingerprint import FingerprintParams, distinct_signatures, near_duplicate_groups
+from detector.fingerprint import FingerprintParams, distinct_signatures, repeated_near_duplicate_groups
 from detector.graph import GraphParams, account_graph, pair_weights
 from detector.link import AccountKey, Event, LinkParams
 from detector.model import Scorer, rescore
@@ -125,7 +125,7 @@ def fingerprint_texts(posts: Sequence[Textual], params: DetectParams,
     sigs, rows = distinct_signatures(texts, params.fingerprint, normalized=True)
     if forms is not None:
         forms.sig_rows = dict(zip(texts, rows.tolist(), strict=True))
-    labels = near_duplicate_groups(sigs[rows], params.similarity, params.lsh_bands)
+    labels = repeated_near_duplicate_groups(sigs, rows, params.similarity, params.lsh_bands)
     groups = {i: f"t{chosen[int(label)]}" for i, label in zip(chosen, labels, strict=True)}
     row_of = {posts[i].post_id: row for i, row in zip(chosen, rows.tolist(), strict=True)}
     return groups, Fingerprints(row_of, sigs, rows)

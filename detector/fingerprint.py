@@ -465,6 +465,41 @@ def near_duplicate_groups(sigs: Signatures, threshold: float = 0.8, bands: int |
     return _components(len(sigs), pairs[:, 0], pairs[:, 1])
 
 
+def repeated_near_duplicate_groups(sigs: Signatures, rows: Indices, threshold: float = 0.8,
+                                   bands: int | None = None) -> Indices:
+    """``near_duplicate_groups(sigs[rows], ...)``, the same labels, from distinct signatures:
+    ``sigs`` holds each distinct signature once and ``rows`` each text's row of it (as
+    :func:`distinct_signatures` gives them).
+
+    The buckets are those of the texts, in the same order, so the same pairs of texts meet; but
+    a pair is checked once per pair of distinct signatures, and texts with one signature (a
+    relay's copies, always joined) add none: a text repeated thousands of times costs its
+    sorting only.
+    """
+    _check_threshold(threshold)
+    if sigs.ndim != 2 or sigs.dtype.kind not in "ui" or sigs.shape[1] < 1:
+        raise ValueError(f"sigs must be a 2-d integer array (texts x num_perm) as signatures() returns, "
+                         f"got {sigs.dtype} {sigs.shape}")
+    rows = np.asarray(rows, dtype=np.int64)
+    band_count, width = _banding(threshold, sigs.shape[1], bands)
+    kept = np.flatnonzero(~_empty_rows(sigs)[rows])      # texts that can pair, by position
+    distinct = rows[kept]
+    spans = [(band * width, (band + 1) * width) for band in range(band_count)] + [(0, sigs.shape[1])]
+    codes = [np.empty(0, dtype=np.int64)]
+    for start, stop in spans:
+        met = distinct[_bucket_pairs(_mix_columns(list(sigs[:, start:stop].T))[distinct])]
+        met = met[met[:, 0] != met[:, 1]]
+        codes.append(np.minimum(met[:, 0], met[:, 1]) * len(sigs) + np.maximum(met[:, 0], met[:, 1]))
+    pairs = _decode(np.unique(np.concatenate(codes)), len(sigs))
+    pairs = pairs[_similar(sigs, pairs, threshold)]
+    component = _components(len(sigs), pairs[:, 0], pairs[:, 1])[distinct]
+    first = np.full(len(sigs), len(rows), dtype=np.int64)
+    np.minimum.at(first, component, kept)               # each component's first text
+    labels = np.arange(len(rows), dtype=np.int64)
+    labels[kept] = first[component]
+    return labels
+
+
 def _components(count: int, left: Indices, right: Indices) -> Indices:
     """Connected components as the smallest member of each, by min-label hooking and pointer jumping."""
     labels = np.arange(count, dtype=np.int64)

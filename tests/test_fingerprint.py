@@ -15,6 +15,7 @@ from detector.fingerprint import (
     lsh_params,
     near_duplicate_groups,
     near_duplicate_pairs,
+    repeated_near_duplicate_groups,
     shingles,
     signatures,
 )
@@ -244,6 +245,35 @@ def test_a_row_is_always_grouped_with_a_copy_of_itself(sigs: npt.NDArray[np.uint
     labels = near_duplicate_groups(np.vstack([sigs, sigs[row]]), threshold=0.9)
     assert labels[row] == labels[-1]
     assert labels[row] == labels[labels[row]] <= row      # a label is its group's smallest row
+
+
+@settings(max_examples=150, deadline=None)
+@given(hnp.arrays(np.uint32, st.tuples(st.integers(1, 25), st.just(16)), elements=st.integers(0, 3)),
+       st.lists(st.integers(0, 24), min_size=1, max_size=120), st.sampled_from([0.5, 0.75, 0.9, 1.0]),
+       st.sampled_from([None, 2, 4, 8, 16]))
+def test_groups_from_distinct_signatures_are_the_groups_of_the_texts(
+        sigs: npt.NDArray[np.uint32], picks: list[int], threshold: float, bands: int | None) -> None:
+    # values from {0..3}: crowded buckets, rows alike on one band and not on the next; the
+    # maximal value stands for texts without shingles (never grouped)
+    sigs[-1] = np.iinfo(np.uint32).max
+    rows = np.array([pick % len(sigs) for pick in picks])
+    expected = near_duplicate_groups(sigs[rows], threshold, bands)
+    assert repeated_near_duplicate_groups(sigs, rows, threshold, bands).tolist() == expected.tolist()
+
+
+def test_a_relayed_text_adds_no_pair_to_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["the council closes the library on main street tonight"] * 500 + ["an unrelated text here"]
+    sigs, rows = distinct_signatures(texts, FingerprintParams())
+    checked: list[int] = []
+    similar = fingerprint._similar
+
+    def counted(sigs: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64], threshold: float) -> object:
+        checked.append(len(pairs))
+        return similar(sigs, pairs, threshold)
+
+    monkeypatch.setattr(fingerprint, "_similar", counted)
+    labels = repeated_near_duplicate_groups(sigs, rows)
+    assert labels.tolist() == [0] * 500 + [500] and checked == [0]
 
 
 def test_signatures_of_already_normalized_texts_are_the_same() -> None:
