@@ -212,9 +212,9 @@ def _signatures_of(text_keys: Sequence[int], normals: Sequence[str], params: Loo
 
 @dataclass(frozen=True)
 class BatchKeys:
-    """A batch's text keys, computed where the batch is parsed (the ingest's reader process):
-    each post's text key (None: no content), in the batch's order, and the normal form of each
-    distinct one, from which the index sketches the texts it has not seen."""
+    """A batch's text keys (``TextKeyer.keys``): each post's text key (None: no content), in
+    the batch's order, and the normal form of each distinct one, from which the index sketches
+    the texts it has not seen."""
 
     index: dict[str, Any]           # the ``LookupParams.to_json()`` they were made with
     text_keys: list[int | None]

@@ -64,7 +64,7 @@ _CHUNK = 10_000         # keys bound per statement (SQLite takes 32,766 values)
 _INSERT_ROWS = 100_000  # index rows made Python objects at a time
 DETECTION_BATCH = 500_000
 """Posts indexed per commit after a detection: every commit rewrites pages all over the band
-table, so a month of posts goes in one (it holds about 150 MB while it does)."""
+table, so a month of posts (311k) goes in one; more go in several, to bound what one holds."""
 Progress = Callable[[int], None]
 
 
