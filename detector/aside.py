@@ -7,8 +7,8 @@ then links the texts. The child either sees this process's posts (``fork`` share
 copy) or, started by ``fingerprint_stored`` before the posts are read, reads the few columns it
 needs from the database itself, so that reading overlaps too. That child, once it has answered,
 indexes the texts it read for lookups (``detector.store.lookup.index_fingerprinted``) with the
-normal forms and signatures it made, while this process concludes and stores the run; ``settle``
-waits for it.
+normal forms and signatures it made, while this process concludes the run; ``settle`` waits for
+it.
 
 Events come out in the order ``co_action_events`` gives them (text first), so every later sum and
 result is identical to the serial path. The serial path runs instead for small inputs, where

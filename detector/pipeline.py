@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from importlib import metadata
 
@@ -30,10 +29,6 @@ def versions() -> dict[str, str]:
 
 
 DEFAULT = DetectParams()
-
-
-def _no_child() -> None:
-    """An incremental run has no fingerprinting child to wait for."""
 
 
 def scorer_versions(scorer: Scorer | None) -> dict[str, str]:
@@ -65,22 +60,20 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
     created = account_creation(engine)
     cached = (plan(engine, params, datasets, windowed=since is not None or until is not None,
                    full=full) if incremental else "incremental updates not asked for")
-    wait_for_child: Callable[[], None] = _no_child
     if isinstance(cached, Cached):
         result, extra = detect_incremental(engine, params, cached, created, resolve_scorer(scorer))
         result.path = (f"incremental: {extra['new_posts']:,} new posts, "
                        f"{extra['contents_touched']:,} contents touched")
     else:
-        result, extra, wait_for_child = detect_full(engine, params, datasets, since, until, created, scorer,
-                                                    cache=incremental and since is None and until is None)
+        result, extra = detect_full(engine, params, datasets, since, until, created, scorer,
+                                    cache=incremental and since is None and until is None)
         result.path = f"full: {cached}"
     result.counts |= {"incremental": int(isinstance(cached, Cached))} | extra
     used = versions() | scorer_versions(resolve_scorer(scorer))
     detection_id = save_detection(engine, result, versions=used, datasets=datasets, since=since, until=until)
-    # the text-lookup index: the fingerprinting child of a full run indexes what it read (while
-    # this process concluded and stored); the rest (posts outside a time window, incremental
-    # and small runs, a child that failed) is indexed here
-    wait_for_child()
+    # the text-lookup index: the fingerprinting child of a full run indexed what it read (while
+    # this process concluded); the rest (posts outside a time window, incremental and small
+    # runs, a child that failed) is indexed here
     update_lookup_index(engine, batch=DETECTION_BATCH)
     refresh_statistics(engine)
     return detection_id, result

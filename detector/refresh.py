@@ -3,7 +3,7 @@ datasets, all of whose posts come after the cached ones), else a full run that r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -137,10 +137,10 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
 def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
                 since: datetime | None, until: datetime | None,
                 created: Mapping[AccountKey, datetime] | None, scorer: ScorerSource,
-                *, cache: bool) -> tuple[Detection, dict[str, int], Callable[[], None]]:
-    """A full run (what ``detect`` gives), making the cache anew when ``cache``; and what waits
-    for the fingerprinting child, which indexes the texts it read for lookups meanwhile: call
-    it once the run is stored (on SQLite both write, one at a time)."""
+                *, cache: bool) -> tuple[Detection, dict[str, int]]:
+    """A full run (what ``detect`` gives), making the cache anew when ``cache``. Returns once
+    the fingerprinting child has indexed the texts it read for lookups (it does so while this
+    process concludes): storing the run after it never waits on SQLite's one writer."""
     url = engine.url.render_as_string(hide_password=False)
     pending = fingerprint_stored(url, count_posts_between(engine, since, until), since, until,
                                  params)
@@ -156,4 +156,5 @@ def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
             mark = Watermark(params_hash(params), tuple(datasets), len(posts),
                              (last.created_at, last.platform, last.post_id) if last else None)
             save_full(engine, mark, state, contents, refs, buckets)
-    return result, {"posts_read": len(posts)}, lambda: settle(pending, patience_for(len(posts)))
+    settle(pending, patience_for(len(posts)))
+    return result, {"posts_read": len(posts)}
