@@ -396,18 +396,23 @@ def near_duplicate_pairs(sigs: Signatures, threshold: float = 0.8, bands: int | 
     spanning the whole signature. Rows with datasketch's empty signature (every value 2**32 - 1
     or the dtype's maximum: texts without shingles) are never paired.
     """
-    _check_threshold(threshold)
-    if sigs.ndim != 2 or sigs.dtype.kind not in "ui" or sigs.shape[1] < 1:
-        raise ValueError(f"sigs must be a 2-d integer array (texts x num_perm) as signatures() returns, "
-                         f"got {sigs.dtype} {sigs.shape}")
-    bands, rows = _banding(threshold, sigs.shape[1], bands)
+    spans = _spans(sigs, threshold, bands)
     kept = np.flatnonzero(~_empty_rows(sigs))
-    # the whole signature as one more band: identical rows always meet in a bucket of their own
-    spans = [(band * rows, (band + 1) * rows) for band in range(bands)] + [(0, sigs.shape[1])]
     codes = [_encode(_bucket_pairs(_mix_columns(list(sigs[kept, start:stop].T))), len(kept))
              for start, stop in spans]
     pairs = kept[_decode(np.unique(np.concatenate([np.empty(0, dtype=np.int64), *codes])), len(kept))]
     return pairs[_similar(sigs, pairs, threshold)]
+
+
+def _spans(sigs: Signatures, threshold: float, bands: int | None) -> list[tuple[int, int]]:
+    """The column ranges of the LSH bands of ``sigs``, after checking the arguments, and the
+    whole signature as one more band: identical rows always meet in a bucket of their own."""
+    _check_threshold(threshold)
+    if sigs.ndim != 2 or sigs.dtype.kind not in "ui" or sigs.shape[1] < 1:
+        raise ValueError(f"sigs must be a 2-d integer array (texts x num_perm) as signatures() returns, "
+                         f"got {sigs.dtype} {sigs.shape}")
+    count, width = _banding(threshold, sigs.shape[1], bands)
+    return [(band * width, (band + 1) * width) for band in range(count)] + [(0, sigs.shape[1])]
 
 
 def _banding(threshold: float, num_perm: int, bands: int | None) -> tuple[int, int]:
@@ -476,15 +481,10 @@ def repeated_near_duplicate_groups(sigs: Signatures, rows: Indices, threshold: f
     relay's copies, always joined) add none: a text repeated thousands of times costs its
     sorting only.
     """
-    _check_threshold(threshold)
-    if sigs.ndim != 2 or sigs.dtype.kind not in "ui" or sigs.shape[1] < 1:
-        raise ValueError(f"sigs must be a 2-d integer array (texts x num_perm) as signatures() returns, "
-                         f"got {sigs.dtype} {sigs.shape}")
+    spans = _spans(sigs, threshold, bands)
     rows = np.asarray(rows, dtype=np.int64)
-    band_count, width = _banding(threshold, sigs.shape[1], bands)
     kept = np.flatnonzero(~_empty_rows(sigs)[rows])      # texts that can pair, by position
     distinct = rows[kept]
-    spans = [(band * width, (band + 1) * width) for band in range(band_count)] + [(0, sigs.shape[1])]
     codes = [np.empty(0, dtype=np.int64)]
     for start, stop in spans:
         met = distinct[_bucket_pairs(_mix_columns(list(sigs[:, start:stop].T))[distinct])]
