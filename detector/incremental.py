@@ -19,11 +19,13 @@ that; :mod:`detector.refresh` falls back to a full run otherwise. Pure: the read
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import pickle
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,7 +55,7 @@ from detector.totals import Delta, PairTotals, add_delta
 if TYPE_CHECKING:
     from detector.detect import DetectParams, Ties
 
-CACHE_VERSION = 5               # bump when the cache's meaning changes: older caches run full
+CACHE_VERSION = 6               # bump when the cache's meaning changes: older caches run full
 Content = tuple[str, str]       # (signal, key)
 Order = tuple[int, int]         # (position of the content's first post, rank among its keys)
 Tail = tuple[int, int]          # (number of the content's last occasion, position of its first post)
@@ -75,8 +77,19 @@ class Tally(_Tally):
 
 
 @dataclass
+class Journal:
+    """What updates changed since the state was unpacked or packed: the cache's log row
+    (:func:`pack_changes`). Replayed on that state (:func:`replay`) it gives this one."""
+
+    steps: list[tuple[Any, ...]] = field(default_factory=list)      # content changes, in order
+    accounts: dict[AccountKey, None] = field(default_factory=dict)  # tallies changed, in order
+    users: list[tuple[str, AccountKey]] = field(default_factory=list)  # (client, account) added
+    pairs: list[Delta] = field(default_factory=list)                # as applied to the totals
+
+
+@dataclass
 class State:
-    """What a run leaves for the next incremental one (stored as one blob)."""
+    """What a run leaves for the next incremental one (stored as a blob and a log of changes)."""
 
     posts: int                                                 # positions 0 .. posts - 1 taken
     contents: dict[Content, tuple[Order, list[Event]]] = field(default_factory=dict)
@@ -85,6 +98,7 @@ class State:
     tallies: dict[AccountKey, Tally] = field(default_factory=dict)
     app_users: dict[str, set[AccountKey]] = field(default_factory=lambda: defaultdict(set))
     packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since unpack
+    journal: Journal = field(default_factory=Journal)
 
 
 @dataclass
@@ -109,8 +123,12 @@ class CacheReader(Protocol):
 
 def _tally(state: State, post: Post) -> None:
     account = (post.platform, post.account_id)
+    state.journal.accounts[account] = None
     if post.client:
-        state.app_users[post.client].add(account)
+        users = state.app_users[post.client]
+        if account not in users:
+            users.add(account)
+            state.journal.users.append((post.client, account))
     tally = state.tallies.get(account)
     if tally is None:
         tally = state.tallies[account] = Tally(first=post.created_at)
@@ -269,6 +287,7 @@ def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
         touched = {content: members[content] for content in members if content[0] == signal}
         if touched:
             _redo(state, signal, touched, tails, params, delta)
+    state.journal.pairs.append(delta)
     state.pairs.apply(delta)
     changes.touched = len(members) + len(merged)
     state.posts += len(posts)
@@ -305,28 +324,46 @@ def _replace_tail(state: State, content: Content, made: list[Event], tail: Tail,
                   params: DetectParams, delta: Delta) -> None:
     """Replace a content's events from its old tail's occasion on with ``made``: a pair's share
     is a sum over occasions, so only those occasions' shares change."""
-    first = state.tails[content][0]
-    order, events = state.contents[content]
-    old = [e for e in events if e.occasion >= first]
+    old = _set_tail(state, content, made, tail)
     add_delta(delta, content[0], pair_weights(old, params.graph), -1)
     add_delta(delta, content[0], pair_weights(made, params.graph), 1)
+    state.journal.steps.append(("tail", content, _pack_content((0, 0), made), tail))
+
+
+def _set_tail(state: State, content: Content, made: list[Event], tail: Tail) -> list[Event]:
+    """Replace the events from the content's old tail's occasion on; returns those replaced."""
+    first = state.tails[content][0]
+    order, events = state.contents[content]
     state.contents[content] = (order, [e for e in events if e.occasion < first] + made)
     state.tails[content] = tail
     state.packed.pop(content, None)
+    return [e for e in events if e.occasion >= first]
 
 
 def _replace(state: State, content: Content, now: tuple[Order, list[Event], Tail] | None,
              params: DetectParams, delta: Delta) -> None:
     """Take a content's old share off the pair totals and add its new one (into ``delta``)."""
-    old = state.contents.pop(content, None)
-    state.tails.pop(content, None)
-    state.packed.pop(content, None)
+    old = _set(state, content, now)
     if old is not None:
         add_delta(delta, content[0], pair_weights(old[1], params.graph), -1)
     if now is not None:
+        add_delta(delta, content[0], pair_weights(now[1], params.graph), 1)
+    state.journal.steps.append(("set", content, None if now is None else _pack_content(*now[:2]),
+                                None if now is None else now[2]))
+
+
+def _set(state: State, content: Content, now: tuple[Order, list[Event], Tail] | None,
+         packed: bytes | None = None) -> tuple[Order, list[Event]] | None:
+    """Put a content's events (or none) in place of its old ones; returns the old ones."""
+    old = state.contents.pop(content, None)
+    state.tails.pop(content, None)
+    state.packed.pop(content, None)
+    if now is not None:
         order, events, tail = now
         state.contents[content], state.tails[content] = (order, events), tail
-        add_delta(delta, content[0], pair_weights(events, params.graph), 1)
+        if packed is not None:
+            state.packed[content] = packed
+    return old
 
 
 def _text_groups(posts: Sequence[Post], start: int, params: DetectParams, reader: CacheReader,
@@ -417,13 +454,36 @@ def _unpack_content(content: Content, blob: bytes) -> tuple[Order, list[Event]]:
                    for start, end, people, key_posts, key_accounts, occasion in events]
 
 
+def _tally_row(account: AccountKey, t: Tally) -> tuple[Any, ...]:
+    return (account, t.posts, t.reposts, dict(t.hours), dict(t.clients),
+            _us(t.first) if t.first else None)
+
+
+def _tally_of(row: tuple[Any, ...]) -> tuple[AccountKey, Tally]:
+    account, count, reposts, hours, clients, first = row
+    return account, Tally(count, reposts, Counter(hours), Counter(clients),
+                          _at(first) if first is not None else None)
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Unpacking makes millions of objects and no garbage: a collection would only walk them
+    (at 3M posts they doubled the time to unpack)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def pack(state: State) -> bytes:
     """The state, pickled: each content's events apart, so that an update re-packs only the
     contents it changed, and the pair totals as arrays."""
     contents = {content: state.packed.get(content) or _pack_content(*entry)
                 for content, entry in state.contents.items()}
-    tallies = [(account, t.posts, t.reposts, dict(t.hours), dict(t.clients),
-                _us(t.first) if t.first else None) for account, t in state.tallies.items()]
+    tallies = [_tally_row(account, t) for account, t in state.tallies.items()]
     users = {client: sorted(accounts) for client, accounts in state.app_users.items()}
     pairs = (state.pairs.accounts, state.pairs.to_bytes())
     return pickle.dumps((CACHE_VERSION, state.posts, contents, pairs, tallies, users,
@@ -432,15 +492,49 @@ def pack(state: State) -> bytes:
 
 def unpack(blob: bytes) -> State | None:
     """What :func:`pack` made, or ``None`` from another cache version."""
-    loaded = pickle.loads(blob)  # our own blob, from pack
-    if not isinstance(loaded, tuple) or loaded[:1] != (CACHE_VERSION,):
-        return None
-    _, posts, contents, pairs, tallies, users, tails = loaded
-    state = State(posts, tails=tails, packed=contents)
-    state.contents = {content: _unpack_content(content, packed) for content, packed in contents.items()}
-    state.pairs = PairTotals.from_bytes(*pairs)
-    state.tallies = {account: Tally(count, reposts, Counter(hours), Counter(clients),
-                                    _at(first) if first is not None else None)
-                     for account, count, reposts, hours, clients, first in tallies}
-    state.app_users.update({client: set(accounts) for client, accounts in users.items()})
+    with _no_collection():
+        loaded = pickle.loads(blob)  # our own blob, from pack
+        if not isinstance(loaded, tuple) or loaded[:1] != (CACHE_VERSION,):
+            return None
+        _, posts, contents, pairs, tallies, users, tails = loaded
+        state = State(posts, tails=tails, packed=contents)
+        state.contents = {content: _unpack_content(content, packed)
+                          for content, packed in contents.items()}
+        state.pairs = PairTotals.from_bytes(*pairs)
+        state.tallies = dict(map(_tally_of, tallies))
+        state.app_users.update({client: set(accounts) for client, accounts in users.items()})
     return state
+
+
+def pack_changes(state: State) -> bytes:
+    """What updates changed since the state was unpacked (its journal), for the cache's log:
+    a few contents' new events, the changed tallies and the pair totals' deltas, instead of
+    the whole state again."""
+    journal = state.journal
+    tallies = [_tally_row(account, state.tallies[account]) for account in journal.accounts]
+    return pickle.dumps((CACHE_VERSION, "changes", state.posts, journal.steps, tallies,
+                         journal.users, journal.pairs), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def replay(state: State, blob: bytes) -> bool:
+    """Make on ``state`` the changes :func:`pack_changes` wrote (``False``: not such a blob)."""
+    with _no_collection():
+        loaded = pickle.loads(blob)  # our own blob, from pack_changes
+        if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):
+            return False
+        _, _, posts, steps, tallies, users, pairs = loaded
+        for kind, content, packed, tail in steps:
+            if kind == "tail":
+                _set_tail(state, content, _unpack_content(content, packed)[1], tail)
+            elif packed is None:
+                _set(state, content, None)
+            else:
+                order, events = _unpack_content(content, packed)
+                _set(state, content, (order, events, tail), packed)
+        state.tallies.update(map(_tally_of, tallies))
+        for client, account in users:
+            state.app_users[client].add(account)
+        for delta in pairs:
+            state.pairs.apply(delta)
+        state.posts = posts
+    return True

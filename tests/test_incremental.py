@@ -15,10 +15,13 @@ from sqlalchemy import Engine, select, update
 from detector.cli import main
 from detector.detect import Detection, DetectParams
 from detector.errors import DamagedCache
+from detector.graph import Pair
+from detector.incremental import State
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
 from detector.simulate import SimulationParams, simulate
+from detector.store import slices
 from detector.store.queries import delete_dataset
 from detector.store.schema import IncrementalStateRow
 from detector.store.slices import load_state
@@ -86,6 +89,62 @@ def test_updates_in_a_row_give_what_a_full_run_gives(engine: Engine, tmp_path: P
         assert incremental.counts["incremental"] == 1
     _, full = run_detection(engine, full=True, incremental=True)
     assert_same(incremental, full)
+
+
+@pytest.mark.parametrize(("share", "rows"), [(1e9, 4), (0.0, 1)], ids=["logged", "rewritten"])
+def test_updates_kept_as_a_log_give_what_a_full_run_gives(engine: Engine, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          share: float, rows: int) -> None:
+    """Each update's changes are one more row, replayed on the state row when loaded, until
+    the log outgrows its share of the state row: then the state is written whole again."""
+    monkeypatch.setattr(slices, "LOG_SHARE", share)
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=7)).posts
+    cuts = [posts[0].created_at + timedelta(days=1, hours=h) for h in (12, 24, 36)]
+    ingest(engine, tmp_path, [p for p in posts if p.created_at < cuts[0]])
+    run_detection(engine, incremental=True)
+    for start, end in itertools.pairwise([*cuts, posts[-1].created_at + timedelta(seconds=1)]):
+        ingest(engine, tmp_path, [p for p in posts if start <= p.created_at < end])
+        _, incremental = run_detection(engine, incremental=True)
+        assert incremental.counts["incremental"] == 1
+    with engine.connect() as c:
+        assert c.execute(select(IncrementalStateRow.id).order_by(IncrementalStateRow.id)).scalars().all() \
+            == list(range(1, rows + 1))
+    cached = load_state(engine)
+    assert cached is not None and cached[0].posts == len(posts) == cached[1].posts
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert_same(incremental, full)
+    rebuilt = load_state(engine)
+    assert rebuilt is not None
+    assert rebuilt[1].contents == cached[1].contents and rebuilt[1].tails == cached[1].tails
+    assert rebuilt[1].tallies == cached[1].tallies and rebuilt[1].app_users == cached[1].app_users
+    assert _pair_totals(rebuilt[1]) == pytest.approx(_pair_totals(cached[1]), abs=1e-9)
+
+
+def _pair_totals(state: State) -> dict[tuple[Pair, int], float]:
+    """Every pair's weight and contents per signal, whatever the accounts' numbering."""
+    totals = state.pairs
+    pairs = totals._pairs(totals.keys)
+    found = {(pair, 0): weight for pair, weight in zip(pairs, totals.weight.tolist(), strict=True)}
+    for pair, counts in zip(pairs, totals.counts.tolist(), strict=True):
+        found |= {(pair, 1 + i): float(n) for i, n in enumerate(counts)}
+    return found
+
+
+def test_a_damaged_log_row_means_a_full_run(engine: Engine, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slices, "LOG_SHARE", 1e9)
+    ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, _group(10, range(4, 7), 60, BASE))
+    assert run_detection(engine, incremental=True)[1].counts["incremental"] == 1
+    with engine.begin() as c:
+        c.execute(update(IncrementalStateRow).where(IncrementalStateRow.id == 2)
+                  .values(blob=zlib.compress(b"not a log row")))
+    with pytest.raises(DamagedCache, match="could not be read"):
+        load_state(engine)
+    _, rerun = run_detection(engine, incremental=True)
+    assert rerun.path.startswith("full: the incremental cache could not be read (")
+    assert rerun.counts["posts"] == 6
 
 
 def _group(n: int, accounts: range, seconds: float, text: str) -> list[Post]:

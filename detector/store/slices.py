@@ -13,10 +13,30 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 
 from detector.errors import DamagedCache
-from detector.incremental import Bucket, Changes, Content, State, pack, unpack
+from detector.incremental import (
+    Bucket,
+    Changes,
+    Content,
+    State,
+    pack,
+    pack_changes,
+    replay,
+    unpack,
+)
 from detector.records import Post
 from detector.store.bulk import insert_many
 from detector.store.schema import (
@@ -32,6 +52,7 @@ _CONTENTS = "incremental_contents (key_hash, position, signal, post_ref, key)"
 _CONTENT_TYPES = ("bigint", "bigint", "text", "bigint", "text")
 _BANDS = "incremental_bands (band, band_key, first_position, last_position)"
 _BAND_TYPES = ("integer", "bigint", "bigint", "bigint")
+LOG_SHARE = 0.25                # the log's rows may reach this share of the state row's size
 
 
 @dataclass(frozen=True)
@@ -57,29 +78,36 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]
 
 
 def load_state(engine: Engine) -> tuple[Watermark, State] | None:
-    """The cache, or ``None`` when no full run made one yet (or an older version made it).
+    """The cache, or ``None`` when no full run made one yet (or an older version made it): the
+    state row's blob with the log rows' changes replayed on it, and the last row's watermark.
 
-    Raises :class:`DamagedCache` when its blob cannot be decoded."""
+    Raises :class:`DamagedCache` when a blob cannot be decoded."""
     with engine.connect() as c:
-        row = c.execute(select(_table(IncrementalStateRow)).where(IncrementalStateRow.id == 1)).first()
-    if row is None:
+        rows = c.execute(select(_table(IncrementalStateRow)).order_by(IncrementalStateRow.id)).all()
+    if not rows:
         return None
+    row = rows[-1]
     last = (row.last_time, row.last_platform, row.last_post_id) if row.last_time else None
     mark = Watermark(row.params_hash, tuple(row.datasets), row.posts, last)
     try:
-        state = unpack(zlib.decompress(row.blob))
+        state = unpack(zlib.decompress(rows[0].blob))
+        if state is None:
+            return None
+        for logged in rows[1:]:
+            if not replay(state, zlib.decompress(logged.blob)):
+                raise ValueError(f"log row {logged.id} is not a change of this cache version")
     except Exception as error:  # whatever a damaged blob raises, the cache is unusable
         raise DamagedCache(f"the incremental cache could not be read ({type(error).__name__}: "
                            f"{error})") from error
-    return (mark, state) if state is not None else None
+    return mark, state
 
 
-def _state_values(mark: Watermark, state: State) -> dict[str, Any]:
+def _state_values(mark: Watermark, blob: bytes, row_id: int = 1) -> dict[str, Any]:
     last_time, platform, post_id = mark.last or (None, "", "")
-    return {"id": 1, "params_hash": mark.params_hash, "datasets": list(mark.datasets),
+    return {"id": row_id, "params_hash": mark.params_hash, "datasets": list(mark.datasets),
             "posts": mark.posts, "last_time": last_time, "last_platform": platform,
             "last_post_id": post_id, "created_at": datetime.now(UTC),
-            "blob": zlib.compress(pack(state), 1)}
+            "blob": zlib.compress(blob, 1)}
 
 
 def forget_cache(target: Engine | Connection) -> None:
@@ -123,7 +151,7 @@ def save_full(engine: Engine, mark: Watermark, state: State, contents: Sequence[
         _bulk(c, _CONTENTS, _CONTENT_TYPES, [list(column) for column in zip(*rows, strict=True)])
         ordered = buckets[np.lexsort((buckets[:, 1], buckets[:, 0]))]
         _bulk(c, _BANDS, _BAND_TYPES, [ordered[:, i].tolist() for i in range(4)])
-        c.execute(_table(IncrementalStateRow).insert(), _state_values(mark, state))
+        c.execute(_table(IncrementalStateRow).insert(), _state_values(mark, pack(state)))
 
 
 def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes) -> None:
@@ -149,8 +177,22 @@ def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes)
         fresh = sorted((band, key, first, last) for (band, key), (first, last) in changes.buckets.items()
                        if (band, key) not in known)
         _bulk(c, _BANDS, _BAND_TYPES, [list(column) for column in zip(*fresh, strict=True)])
-        c.execute(update(IncrementalStateRow).where(IncrementalStateRow.id == 1)
-                  .values(**_state_values(mark, state)))
+        _save_state(c, mark, state)
+
+
+def _save_state(c: Connection, mark: Watermark, state: State) -> None:
+    """Log the state's changes as a new row, or, once the log would outgrow ``LOG_SHARE`` of
+    the state row, write the whole state as the one row (the log's rows all replayed in it)."""
+    changes = _state_values(mark, pack_changes(state))
+    base, logged, last = c.execute(select(
+        func.sum(case((IncrementalStateRow.id == 1, func.length(IncrementalStateRow.blob)), else_=0)),
+        func.sum(case((IncrementalStateRow.id > 1, func.length(IncrementalStateRow.blob)), else_=0)),
+        func.max(IncrementalStateRow.id))).one()
+    if (logged or 0) + len(changes["blob"]) <= LOG_SHARE * (base or 0):
+        c.execute(_table(IncrementalStateRow).insert(), changes | {"id": last + 1})
+        return
+    c.execute(delete(IncrementalStateRow))
+    c.execute(_table(IncrementalStateRow).insert(), _state_values(mark, pack(state)))
 
 
 def _bucket_ends(c: Connection, buckets: Sequence[Bucket]) -> dict[Bucket, tuple[int, int]]:
