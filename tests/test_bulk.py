@@ -1,14 +1,17 @@
-"""insert_many: rows in multi-row statements, on SQLite and PostgreSQL, with hand-made rows."""
+"""insert_many and insert_rows: rows in multi-row statements or COPY, on SQLite and PostgreSQL,
+with hand-made rows."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from detector.store import bulk
+from detector.store.schema import CampaignRow, DetectionRow
 
 
 def _table(engine: Engine) -> None:
@@ -69,3 +72,44 @@ def test_a_failing_row_rolls_the_whole_transaction_back(engine: Engine) -> None:
     with pytest.raises(IntegrityError), engine.begin() as c:
         bulk.insert_many(c, "INSERT INTO bulk_t (id, name)", rows, row="(?, ?)")
     assert _rows(engine) == []
+
+
+def _campaign(detection: int, number: int, **values: Any) -> dict[str, Any]:
+    moment = datetime(2011, 10, 13, 21, 30, 5, 123456, tzinfo=UTC)
+    return {"detection_id": detection, "campaign_id": f"n{number}", "rank": number, "kind": "relay",
+            "score": 0.5, "size": 3, "start": moment, "end": moment + timedelta(minutes=2),
+            "signals": ["text", "link"], "events": 2, "representative_text": "l'appel du 18 juin",
+            "features": {"burst": 1.25, "gone": None, "tiny": 1e-300}} | values
+
+
+def _stored(engine: Engine, detection: int) -> list[dict[str, Any]]:
+    table = CampaignRow.__table__
+    with engine.connect() as c:
+        rows = c.execute(select(table).where(table.c.detection_id == detection).order_by(table.c.rank))
+        return [{k: v for k, v in row._mapping.items() if k not in ("id", "detection_id")} for row in rows]
+
+
+def test_rows_inserted_in_bulk_read_back_as_the_orm_stores_them(engine: Engine) -> None:
+    """Reserved words as column names (rank, start, end), UTC times, JSON with a null and a tiny
+    float, an empty text: what the ORM's insert stores, and in the order given."""
+    table = CampaignRow.__table__
+    with engine.begin() as c:
+        ids = [c.execute(DetectionRow.__table__.insert().values(
+            created_at=datetime.now(UTC), params={}, versions={}, datasets=[], counts={}))
+            .inserted_primary_key[0] for _ in range(2)]
+        rows = [_campaign(0, n, representative_text="" if n == 2 else "x") for n in range(1, 4)]
+        c.execute(table.insert(), [row | {"detection_id": ids[0]} for row in rows])
+        bulk.insert_rows(c, table, [row | {"detection_id": ids[1]} for row in rows])
+        bulk.insert_rows(c, table, [])
+    orm, fast = _stored(engine, ids[0]), _stored(engine, ids[1])
+    assert [r["campaign_id"] for r in fast] == ["n1", "n2", "n3"]
+    assert fast == orm
+    assert fast[0]["start"] == datetime(2011, 10, 13, 21, 30, 5, 123456, tzinfo=UTC)
+
+
+def test_a_bad_row_in_bulk_raises_as_the_orm_would_and_stores_nothing(engine: Engine) -> None:
+    table = CampaignRow.__table__
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        bulk.insert_rows(c, table, [_campaign(10**6, 1)])        # no such detection
+    with engine.connect() as c:
+        assert c.execute(select(table)).first() is None

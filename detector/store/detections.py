@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.orm import Session
 
+from detector.store.bulk import insert_rows
 from detector.store.schema import (
     AccountScoreRow,
     CampaignMemberRow,
@@ -97,8 +98,7 @@ def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str
                                (AccountScoreRow, _score_rows(detection_id, result)),
                                (EvidenceRow, list(_evidence_rows(detection_id, result))),
                                (TieRow, _tie_rows(detection_id, result))):
-            if rows:
-                c.execute(_table(row_type).insert(), rows)
+            insert_rows(c, _table(row_type), rows)
     return detection_id
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from detector.records import Rejected
-from detector.store.bulk import insert_many
+from detector.store.bulk import copy_rows, insert_many
 from detector.store.rows import ACCOUNT_COLUMNS, ACCOUNT_FIELDS, POST_COLUMNS, PreparedBatch, Row
 from detector.store.schema import AccountRow, AccountUndoRow, DatasetRow, PostRow, RejectionRow
 
@@ -149,17 +148,7 @@ def _copy_posts(connection: Connection, rows: list[Row], dataset_id: int) -> int
         f"DO $$ BEGIN IF to_regclass('pg_temp.{STAGING}') IS NULL THEN "
         f"CREATE TEMP TABLE {STAGING} ON COMMIT DELETE ROWS AS SELECT {columns} FROM posts "
         "WITH NO DATA; END IF; END $$")
-    statement = f"COPY {STAGING} ({columns}) FROM STDIN"
-    import psycopg  # PostgreSQL's driver: imported only where it is used
-
-    raw = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.Error as exc:  # raised as SQLAlchemy would have, as by the executemany path
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error,
-                                  dialect=connection.dialect) from exc
+    copy_rows(connection, f"COPY {STAGING} ({columns}) FROM STDIN", rows)
     result = connection.exec_driver_sql(
         f"INSERT INTO posts ({columns}, dataset_id) SELECT {columns}, {int(dataset_id)} "
         f"FROM {STAGING} ON CONFLICT (platform, post_id) DO NOTHING")
