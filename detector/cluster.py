@@ -45,6 +45,10 @@ class Campaign:
         counts = Counter(e.signal for e in self.events)
         return [s for s, _ in counts.most_common()]
 
+    def ranked_events(self) -> list[Event]:
+        """Its events as evidence shows them: the biggest first, then the earliest."""
+        return sorted(self.events, key=lambda e: (-e.size, e.start))
+
 
 def communities(graph: nx.Graph, params: ClusterParams) -> list[tuple[AccountKey, ...]]:
     """Louvain communities (seeded: same graph, same answer) of at least ``min_members``."""

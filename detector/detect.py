@@ -55,7 +55,7 @@ class Detection:
     scores: dict[AccountKey, AccountScore]
     graph: nx.Graph
     counts: dict[str, int]
-    texts: dict[str, str]            # post id -> text, for the posts cited as evidence
+    texts: dict[str, str]            # post id -> text, of the posts that quote each campaign
     similarity: dict[tuple[str, str], float] = field(default_factory=dict)  # (first, post) ids
     scorer: str = "rule"             # or "model:<sha256 prefix>" of the trained scorer used
     path: str = ""                   # how pipeline.run_detection ran it: "full: why" or "incremental: ..."
@@ -146,6 +146,19 @@ def _similarities(found: Sequence[Campaign], prints: Fingerprints) -> dict[tuple
     return result
 
 
+def quoted_texts(found: Sequence[Campaign], read: Callable[[set[str]], dict[str, str]]) -> dict[str, str]:
+    """The texts a campaign is quoted by: its first post with a text, its events in evidence
+    order (``Campaign.ranked_events``). Read an event at a time, all campaigns at once, until
+    each has a text: 3M posts cited 274k posts as evidence, and reading all their texts took 2 s."""
+    texts: dict[str, str] = {}
+    pending = [(events, 0) for events in (c.ranked_events() for c in found) if events]
+    while pending:
+        texts |= read({p.post_id for events, step in pending for p in events[step].participants} - set(texts))
+        pending = [(events, step + 1) for events, step in pending if step + 1 < len(events)
+                   and not any(texts.get(p.post_id) for p in events[step].participants)]
+    return texts
+
+
 def _rank(found: list[Campaign]) -> list[Campaign]:
     return sorted(found, key=lambda c: (-c.score, -len(c.members), c.start, c.members))
 
@@ -234,9 +247,8 @@ def conclude(ties: Ties, facts: PostFacts, created: Mapping[AccountKey, datetime
     score_campaigns(found, scores)
     for campaign in found:
         campaign.features = campaign_features(campaign, created)
-    cited = {p.post_id for c in found for e in c.events for p in e.participants}
     counts = {"posts": facts.count, "accounts": len(per_account), "events": len(events),
               "ties": graph.number_of_edges(), "campaigns": len(found),
               "flagged": sum(s.flagged for s in scores.values())}
-    return Detection(params, _rank(found), scores, graph, counts, facts.texts(cited),
+    return Detection(params, _rank(found), scores, graph, counts, quoted_texts(found, facts.texts),
                      facts.similarities(found), scorer.name if scorer else "rule")

@@ -92,8 +92,9 @@ def plan(engine: Engine, params: DetectParams, datasets: Sequence[int], *, windo
 
 def _facts(engine: Engine, state: State, platform_of: Mapping[str, str], params: DetectParams,
            created: Mapping[AccountKey, datetime] | None) -> PostFacts:
-    """The posts' facts from the tallies; texts read only for the posts cited as evidence."""
-    read: dict[str, str] = {}                 # texts read for the evidence, used again below
+    """The posts' facts from the tallies; texts read only for the posts that quote campaigns
+    and for the text evidence's similarities."""
+    read: dict[str, str] = {}                 # texts read for the quotes, used again below
 
     def texts(cited: set[str]) -> dict[str, str]:
         read.update(texts_of(engine, ((platform_of[i], i) for i in cited)))

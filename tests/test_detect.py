@@ -6,12 +6,15 @@ from datetime import timedelta
 
 import numpy as np
 
-from detector.detect import DetectParams, detect, fingerprint_texts
+from detector.cluster import Campaign
+from detector.detect import DetectParams, detect, fingerprint_texts, quoted_texts
 from detector.evaluate import evaluate
 from detector.fingerprint import signatures
+from detector.link import Event, Participation
 from detector.normalize import normalize_text
 from detector.records import Post
 from detector.simulate import SimulationParams, simulate
+from detector.store.detections import _representative
 from tests.factories import T0, post
 
 RELAY_TEXT = "Ce soir je vote Jean, le seul qui parle des vrais problèmes ! #debat2012"
@@ -112,3 +115,29 @@ def test_fingerprints_keep_one_row_per_distinct_text_and_answer_per_post() -> No
     assert 0.5 < prints.similarity("0", "2") < 1.0                  # type: ignore[operator]
     assert prints.similarity("0", "missing") is None
     assert groups[0] == groups[1] == groups[3] == "t0" and groups[4] == "t4"
+
+
+def _event(size: int, first: int, minutes: int) -> Event:
+    people = tuple(Participation(("twitter", str(first + i)), f"p{first + i}",
+                                 T0 + timedelta(minutes=minutes, seconds=i)) for i in range(size))
+    return Event("text", f"t{first}", people[0].time, people[-1].time, people, size, size)
+
+
+def test_campaigns_are_quoted_reading_one_event_at_a_time() -> None:
+    """The biggest event's posts first; a campaign whose posts there have no text reads its next
+    event; the quote is what storing the run shows as the campaign's text."""
+    quoted = Campaign("network", (), [_event(2, 10, 5), _event(3, 0, 9)])     # texts in its biggest
+    silent = Campaign("network", (), [_event(2, 20, 1), _event(4, 30, 0), _event(2, 40, 3)])
+    texts = {f"p{i}": f"text {i}" for i in range(50)} | {f"p{i}": "" for i in range(30, 34)}
+    asked: list[set[str]] = []
+
+    def read(ids: set[str]) -> dict[str, str]:
+        asked.append(ids)
+        return {i: texts[i] for i in ids}
+
+    found = quoted_texts([quoted, silent], read)
+    assert asked == [{"p0", "p1", "p2", "p30", "p31", "p32", "p33"}, {"p20", "p21"}]
+    assert [_representative(c, found) for c in (quoted, silent)] == ["text 0", "text 20"]
+    assert [_representative(c, found) for c in (quoted, silent)] == \
+        [_representative(c, texts) for c in (quoted, silent)]
+    assert quoted_texts([], read) == {} and len(asked) == 2

@@ -33,7 +33,7 @@ def _table(row: type) -> Table:
 
 
 def _representative(campaign: Campaign, texts: dict[str, str]) -> str:
-    for event in sorted(campaign.events, key=lambda e: (-e.size, e.start)):
+    for event in campaign.ranked_events():
         for p in event.participants:
             if texts.get(p.post_id):
                 return texts[p.post_id]
@@ -65,7 +65,7 @@ def _score_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
 
 def _evidence_rows(detection_id: int, result: Detection) -> Iterator[dict[str, Any]]:
     for campaign in result.campaigns:
-        events = sorted(campaign.events, key=lambda e: (-e.size, e.start))[:MAX_EVENTS_PER_CAMPAIGN]
+        events = campaign.ranked_events()[:MAX_EVENTS_PER_CAMPAIGN]
         for number, event in enumerate(events, start=1):
             first = event.participants[0].post_id
             for p in event.participants:
