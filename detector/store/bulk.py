@@ -73,13 +73,12 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         return
     names = list(rows[0])
     dialect = connection.dialect.name
-    converters = [(name, _converter(table.c[name], dialect)) for name in names]
-    if all(convert is None for _, convert in converters):
-        pick = itemgetter(*names)
-        values = [pick(row) for row in rows] if len(names) > 1 else [(row[names[0]],) for row in rows]
-    else:
-        values = [tuple(row[name] if convert is None else convert(row[name])
-                        for name, convert in converters) for row in rows]
+    pick = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    values: list[Sequence[object]] = [pick(row) for row in rows]
+    for at, name in enumerate(names):
+        convert = _converter(table.c[name], dialect)
+        if convert is not None:
+            values = [(*row[:at], convert(row[at]), *row[at + 1:]) for row in values]
     quote = connection.dialect.identifier_preparer.quote     # "end", "rank", ...
     columns = ", ".join(quote(name) for name in names)
     if dialect == "postgresql":
