@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -76,22 +76,26 @@ def _events_among(members: Sequence[AccountKey], by_account: dict[AccountKey, li
     return chosen
 
 
-def index_by_account(events: Sequence[Event], max_size: int) -> dict[AccountKey, list[int]]:
-    """Which (pairable) events each account took part in."""
+def index_by_account(events: Sequence[Event], max_size: int,
+                     accounts: Container[AccountKey]) -> dict[AccountKey, list[int]]:
+    """Which (pairable) events each of ``accounts`` took part in."""
     index: dict[AccountKey, list[int]] = defaultdict(list)
     for i, event in enumerate(events):
         if event.size <= max_size:
             for p in event.participants:
-                index[p.account].append(i)
+                if p.account in accounts:
+                    index[p.account].append(i)
     return index
 
 
 def campaigns(graph: nx.Graph, events: Sequence[Event], graph_params: GraphParams,
               params: ClusterParams) -> list[Campaign]:
     """Network campaigns (communities) and relay campaigns (single big concentrated bursts)."""
-    by_account = index_by_account(events, graph_params.max_pair_event)
+    groups = communities(graph, params)
+    by_account = index_by_account(events, graph_params.max_pair_event,
+                                  {account for members in groups for account in members})
     found = [Campaign("network", members, _events_among(members, by_account, events))
-             for members in communities(graph, params)]
+             for members in groups]
     found += [Campaign("relay", tuple(sorted(p.account for p in e.participants)), [e])
               for e in relays(events, graph_params)]
     return merge_overlapping([c for c in found if c.events], params.merge_overlap)

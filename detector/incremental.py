@@ -118,7 +118,7 @@ class CacheReader(Protocol):
     def bucket_ends(self, buckets: Sequence[Bucket]) -> dict[Bucket, tuple[int, int]]: ...
     def text_posts(self, positions: Sequence[int]) -> dict[int, tuple[int, int]]: ...
     def posts(self, refs: Sequence[int]) -> dict[int, Post]: ...
-    def content_posts(self, contents: Sequence[Content]) -> dict[Content, list[tuple[int, int]]]: ...
+    def content_posts(self, since: Mapping[Content, int]) -> dict[Content, list[tuple[int, int]]]: ...
 
 
 def _tally(state: State, post: Post) -> None:
@@ -268,7 +268,8 @@ def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
     whole = set(merged) | set(merged.values())      # merged groups: all their posts
     tails = {content: state.tails[content] for content in added
              if content in state.tails and content not in whole}
-    stored = reader.content_posts(sorted(set(added) | set(merged)))
+    since = {content: tails[content][1] if content in tails else 0 for content in {*added, *merged}}
+    stored = reader.content_posts(since)
     for content, tail in tails.items():              # the tail only: its last occasion on
         stored[content] = [row for row in stored.get(content, ()) if row[0] >= tail[1]]
     fetched = reader.posts(sorted({ref for rows in stored.values() for _, ref in rows}))

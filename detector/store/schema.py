@@ -360,8 +360,11 @@ class LookupStateRow(Base):
 
 
 class IncrementalStateRow(Base):
-    """The cache an incremental detection starts from (one row): which posts a full run covered,
-    with which parameters, and its events, pair totals and account tallies as one blob (0007)."""
+    """The cache an incremental detection starts from: which posts it covers, with which
+    parameters, and its events, pair totals and account tallies. Row 1 holds the whole state as a
+    blob; each later row, one update's changes to it (replayed in order on load), until the log
+    outgrows a share of row 1 and the state is written whole again. The last row's watermark
+    columns are the cache's (0007)."""
 
     __tablename__ = "incremental_state"
 

@@ -1,12 +1,13 @@
-"""The incremental-detection cache's SQL: its state row, which posts carry each content, and the
-LSH buckets' ends (tables of migration 0007); and the few posts an incremental run reads."""
+"""The incremental-detection cache's SQL: its state (a row and a log of changes), which posts
+carry each content, and the LSH buckets' ends (tables of migration 0007); and the few posts an
+incremental run reads."""
 
 from __future__ import annotations
 
 import hashlib
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,7 +73,8 @@ def key_hash(signal: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    size = _CHUNK
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
@@ -305,19 +307,20 @@ class SliceReader:
         self.posts_read += len(found)
         return found
 
-    def content_posts(self, contents: Sequence[Content]) -> dict[Content, list[tuple[int, int]]]:
-        """(position, post ref) of the stored posts of each content."""
-        by_hash = {key_hash(signal, key): (signal, key) for signal, key in contents}
+    def content_posts(self, since: Mapping[Content, int]) -> dict[Content, list[tuple[int, int]]]:
+        """(position, post ref) of the stored posts of each content from position ``since[content]``
+        on (or a few more: each read asks from the lowest of its contents' positions)."""
+        order = sorted(since, key=lambda content: (since[content], content))
         found: dict[Content, list[tuple[int, int]]] = defaultdict(list)
         with self.engine.connect() as c:
-            for chunk in _chunks(sorted(by_hash)):
+            for chunk in _chunks(order):
+                by_hash = {key_hash(signal, key): (signal, key) for signal, key in chunk}
                 rows = c.execute(select(IncrementalContentRow.key_hash, IncrementalContentRow.signal,
                                         IncrementalContentRow.key, IncrementalContentRow.position,
                                         IncrementalContentRow.post_ref)
-                                 .where(IncrementalContentRow.key_hash.in_(chunk)))
+                                 .where(IncrementalContentRow.key_hash.in_(sorted(by_hash)),
+                                        IncrementalContentRow.position >= since[chunk[0]]))
                 for digest, signal, key, position, ref in rows:
                     if by_hash[digest] == (signal, key):
                         found[(signal, key)].append((position, ref))
         return dict(found)
-
-
