@@ -136,11 +136,17 @@ def _create_at_head(engine: Engine) -> bool:
     return True
 
 
+ANALYSIS_LIMIT = 1000
+
+
 def refresh_statistics(engine: Engine) -> None:
     """Let the query planner see the new row counts after a big write (a detection run):
-    ``PRAGMA optimize`` on SQLite, ``ANALYZE`` on PostgreSQL (both sample; seconds at most)."""
+    ``PRAGMA optimize`` on SQLite, ``ANALYZE`` on PostgreSQL (both sample; seconds at most).
+    SQLite's reads at most ``ANALYSIS_LIMIT`` rows of each index, as its manual advises: else
+    it reads whole tables that every run makes longer (1.3 s of an incremental run at 3M posts)."""
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
             connection.exec_driver_sql("PRAGMA optimize")
         elif engine.dialect.name == "postgresql":
             connection.exec_driver_sql("ANALYZE")
