@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import zlib
 from collections.abc import Callable, Sequence
@@ -142,6 +143,7 @@ def test_a_damaged_log_row_means_a_full_run(engine: Engine, tmp_path: Path,
                   .values(blob=zlib.compress(b"not a log row")))
     with pytest.raises(DamagedCache, match="could not be read"):
         load_state(engine)
+    assert gc.isenabled()                   # unpacking pauses the collector, even when it fails
     _, rerun = run_detection(engine, incremental=True)
     assert rerun.path.startswith("full: the incremental cache could not be read (")
     assert rerun.counts["posts"] == 6
