@@ -50,7 +50,7 @@ from detector.link import (
 from detector.lookup import LookupParams, band_keys
 from detector.normalize import normalize_text
 from detector.records import Post
-from detector.totals import Delta, PairTotals, add_delta
+from detector.totals import Change, Delta, PairTotals, add_delta
 
 if TYPE_CHECKING:
     from detector.detect import DetectParams, Ties
@@ -84,7 +84,7 @@ class Journal:
     steps: list[tuple[Any, ...]] = field(default_factory=list)      # content changes, in order
     accounts: dict[AccountKey, None] = field(default_factory=dict)  # tallies changed, in order
     users: list[tuple[str, AccountKey]] = field(default_factory=list)  # (client, account) added
-    pairs: list[Delta] = field(default_factory=list)                # as applied to the totals
+    pairs: list[Change] = field(default_factory=list)               # as applied to the totals
 
 
 @dataclass
@@ -288,8 +288,9 @@ def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
         touched = {content: members[content] for content in members if content[0] == signal}
         if touched:
             _redo(state, signal, touched, tails, params, delta)
-    state.journal.pairs.append(delta)
-    state.pairs.apply(delta)
+    change = state.pairs.apply(delta)
+    if change is not None:
+        state.journal.pairs.append(change)
     changes.touched = len(members) + len(merged)
     state.posts += len(posts)
     return changes
@@ -513,8 +514,9 @@ def pack_changes(state: State) -> bytes:
     the whole state again."""
     journal = state.journal
     tallies = [_tally_row(account, state.tallies[account]) for account in journal.accounts]
+    pairs = [tuple(change) for change in journal.pairs]      # plain tuples of arrays
     return pickle.dumps((CACHE_VERSION, "changes", state.posts, journal.steps, tallies,
-                         journal.users, journal.pairs), protocol=pickle.HIGHEST_PROTOCOL)
+                         journal.users, pairs), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def replay(state: State, blob: bytes) -> bool:
@@ -535,7 +537,7 @@ def replay(state: State, blob: bytes) -> bool:
         state.tallies.update(map(_tally_of, tallies))
         for client, account in users:
             state.app_users[client].add(account)
-        for delta in pairs:
-            state.pairs.apply(delta)
+        for change in pairs:
+            state.pairs.replay(Change(*change))
         state.posts = posts
     return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,16 @@ from detector.link import SIGNALS, AccountKey
 _SHIFT = np.int64(32)
 _LOW = np.int64((1 << 32) - 1)
 Delta = dict[Pair, list[float]]     # pair -> [weight, contents of each signal], to add
+
+
+class Change(NamedTuple):
+    """A delta as :meth:`PairTotals.apply` made it: the accounts it numbered first, and each
+    pair's key and values. A run's log keeps this, not the delta: as arrays it is a tenth of
+    the pickle and replays without numbering 400k pairs of accounts again."""
+
+    accounts: list[AccountKey]
+    keys: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
 
 
 def add_delta(delta: Delta, signal: str, contribution: Mapping[Pair, PairStats], sign: int) -> None:
@@ -60,13 +71,26 @@ class PairTotals:
         return [(accounts[a], accounts[b]) for a, b in
                 zip((keys >> _SHIFT).tolist(), (keys & _LOW).tolist(), strict=True)]
 
-    def apply(self, delta: Delta) -> None:
-        """Add a run's changes; pairs left with no content are dropped."""
+    def apply(self, delta: Delta) -> Change | None:
+        """Add a run's changes; pairs left with no content are dropped. Returns them numbered
+        (:meth:`replay` makes them again on a copy of these totals), ``None`` when empty."""
         if not delta:
-            return
+            return None
+        known = len(self.accounts)
         found = np.fromiter(((self._account(a) << 32) | self._account(b) for a, b in delta),
                             dtype=np.int64, count=len(delta))
         values = np.array(list(delta.values()), dtype=np.float64).reshape(len(delta), -1)
+        self._add(found, values)
+        return Change(self.accounts[known:], found, values)
+
+    def replay(self, change: Change) -> None:
+        """Make a change :meth:`apply` returned, on the totals it was made on: the accounts it
+        numbered are numbered alike."""
+        for account in change.accounts:
+            self._account(account)
+        self._add(change.keys, change.values)
+
+    def _add(self, found: npt.NDArray[np.int64], values: npt.NDArray[np.float64]) -> None:
         change_weight, change_counts = values[:, 0], np.rint(values[:, 1:]).astype(np.int32)
         at = np.searchsorted(self.keys, found)
         known = at < len(self.keys)

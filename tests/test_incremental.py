@@ -92,13 +92,16 @@ def test_updates_in_a_row_give_what_a_full_run_gives(engine: Engine, tmp_path: P
     assert_same(incremental, full)
 
 
-@pytest.mark.parametrize(("share", "rows"), [(1e9, 4), (0.0, 1)], ids=["logged", "rewritten"])
+@pytest.mark.parametrize(("share", "most", "rows"), [(1e9, 3, 4), (0.0, 3, 1), (1e9, 2, 1)],
+                         ids=["logged", "too big a share", "too many rows"])
 def test_updates_kept_as_a_log_give_what_a_full_run_gives(engine: Engine, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch,
-                                                          share: float, rows: int) -> None:
+                                                          share: float, most: int, rows: int) -> None:
     """Each update's changes are one more row, replayed on the state row when loaded, until
-    the log outgrows its share of the state row: then the state is written whole again."""
+    the log outgrows its share of the state row or its number of rows: then the state is
+    written whole again."""
     monkeypatch.setattr(slices, "LOG_SHARE", share)
+    monkeypatch.setattr(slices, "LOG_ROWS", most)
     posts = simulate(SimulationParams(accounts=300, days=3, seed=7)).posts
     cuts = [posts[0].created_at + timedelta(days=1, hours=h) for h in (12, 24, 36)]
     ingest(engine, tmp_path, [p for p in posts if p.created_at < cuts[0]])

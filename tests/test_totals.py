@@ -55,3 +55,21 @@ def test_bytes_round_trip() -> None:
     assert again.get((B, D)) == PairStats(pytest.approx(0.6), 2, 0b1000)  # type: ignore[arg-type]
     assert again.significant(GraphParams(min_contents=1, min_weight=0.0)) == \
         totals.significant(GraphParams(min_contents=1, min_weight=0.0))
+
+
+def test_a_change_replayed_on_a_copy_gives_the_same_totals() -> None:
+    """What the cache's log keeps: the change numbered, new accounts included, replayed on the
+    totals it was made on."""
+    totals = totals_of(("text", {(A, B): PairStats(0.5, 1), (C, D): PairStats(0.25, 1)}, 1))
+    copy = PairTotals.from_bytes(totals.accounts, totals.to_bytes())
+    E = ("mastodon", "5")
+    delta = Delta()
+    add_delta(delta, "text", {(C, D): PairStats(0.25, 1)}, -1)
+    add_delta(delta, "link", {(A, E): PairStats(0.5, 1), (E, B): PairStats(0.75, 1)}, 1)
+    change = totals.apply(delta)
+    assert change is not None and change.accounts == [E] and len(change.keys) == 3
+    copy.replay(change)
+    assert copy.accounts == totals.accounts
+    assert (copy.keys == totals.keys).all() and (copy.weight == totals.weight).all()
+    assert (copy.counts == totals.counts).all() and copy.get((C, D)) is None
+    assert totals.apply(Delta()) is None

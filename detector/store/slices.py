@@ -53,7 +53,9 @@ _CONTENTS = "incremental_contents (key_hash, position, signal, post_ref, key)"
 _CONTENT_TYPES = ("bigint", "bigint", "text", "bigint", "text")
 _BANDS = "incremental_bands (band, band_key, first_position, last_position)"
 _BAND_TYPES = ("integer", "bigint", "bigint", "bigint")
-LOG_SHARE = 0.25                # the log's rows may reach this share of the state row's size
+LOG_SHARE = 0.25                # the log's rows may reach this share of the state row's size ...
+LOG_ROWS = 4                    # ... and this many rows: at 3M posts each costs a load about 1 s
+                                # to replay, and writing the state whole about 7 s
 
 
 @dataclass(frozen=True)
@@ -183,14 +185,15 @@ def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes)
 
 
 def _save_state(c: Connection, mark: Watermark, state: State) -> None:
-    """Log the state's changes as a new row, or, once the log would outgrow ``LOG_SHARE`` of
-    the state row, write the whole state as the one row (the log's rows all replayed in it)."""
+    """Log the state's changes as a new row, or, once the log would outgrow ``LOG_ROWS`` rows or
+    ``LOG_SHARE`` of the state row, write the whole state as the one row (the log's rows all
+    replayed in it)."""
     changes = _state_values(mark, pack_changes(state))
     base, logged, last = c.execute(select(
         func.sum(case((IncrementalStateRow.id == 1, func.length(IncrementalStateRow.blob)), else_=0)),
         func.sum(case((IncrementalStateRow.id > 1, func.length(IncrementalStateRow.blob)), else_=0)),
         func.max(IncrementalStateRow.id))).one()
-    if (logged or 0) + len(changes["blob"]) <= LOG_SHARE * (base or 0):
+    if last <= LOG_ROWS and (logged or 0) + len(changes["blob"]) <= LOG_SHARE * (base or 0):
         c.execute(_table(IncrementalStateRow).insert(), changes | {"id": last + 1})
         return
     c.execute(delete(IncrementalStateRow))
