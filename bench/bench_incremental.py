@@ -2,6 +2,7 @@
 
     python bench/bench_incremental.py                    # 3,000,000 posts + 10,000 new
     python bench/bench_incremental.py --posts 300000     # what a laptop does in minutes
+    python bench/bench_incremental.py --steps 5          # 5 updates of 10,000 posts in a row
 
 Builds (once, cached in bench/out/) an SQLite database of ``--posts`` simulated posts minus the
 last ``--new`` of them, runs a full detection (which makes the incremental cache), ingests the
@@ -19,8 +20,11 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
+
+from sqlalchemy import Engine, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -32,6 +36,7 @@ from detector.pipeline import run_detection
 from detector.records import Post
 from detector.simulate import SimulationParams, simulate
 from detector.store import open_database
+from detector.store.schema import IncrementalStateRow
 
 OUT = Path(__file__).resolve().parent / "out"
 POSTS_PER_ACCOUNT_DAY = 0.56          # posts per organic account and day at that scale (measured)
@@ -49,18 +54,25 @@ def _dump(path: Path, posts: list[Post]) -> None:
         write_dump("twarc2", posts, out, {})
 
 
-def build(posts: int, new: int, days: int) -> tuple[Path, Path]:
-    """The base database (all but the last ``new`` posts) and the new slice's dump, cached."""
-    base, slice_ = OUT / f"incremental-{posts}.db", OUT / f"incremental-{posts}-new.jsonl"
-    if base.exists() and slice_.exists():
-        return base, slice_
+def build(posts: int, new: int, days: int, steps: int = 1) -> tuple[Path, list[Path]]:
+    """The base database (all but the last ``new`` x ``steps`` posts) and the dumps of the
+    ``steps`` later slices of about ``new`` posts each, in time order; cached."""
+    name = f"incremental-{posts}" + (f"-{new}x{steps}" if steps > 1 else "")
+    base = OUT / f"{name}.db"
+    slices = [OUT / f"{name}-new.jsonl"] if steps == 1 else \
+        [OUT / f"{name}-new{i}.jsonl" for i in range(1, steps + 1)]
+    if base.exists() and all(path.exists() for path in slices):
+        return base, slices
     accounts = max(100, math.ceil(posts / (POSTS_PER_ACCOUNT_DAY * days)))
     # scenarios grow with the population, as in bench_detect (20,000 accounts: scale 10)
     every = simulate(SimulationParams(accounts=accounts, days=days, scale=accounts / 2000)).posts[:posts]
-    cut = every[-new].created_at                 # a later slice: whole seconds go to one side
-    old = [p for p in every if p.created_at < cut]
+    # later slices: whole seconds go to one side of each cut
+    cuts = [every[-new * (steps - i)].created_at for i in range(steps)] + [every[-1].created_at]
+    old = [p for p in every if p.created_at < cuts[0]]
     _dump(OUT / "incremental-old.jsonl", old)
-    _dump(slice_, [p for p in every if p.created_at >= cut])
+    for i, path in enumerate(slices):
+        last = i == steps - 1
+        _dump(path, [p for p in every if cuts[i] <= p.created_at and (last or p.created_at < cuts[i + 1])])
     work = base.with_suffix(".building")
     work.unlink(missing_ok=True)
     engine = open_database(f"sqlite:///{work}")
@@ -68,7 +80,13 @@ def build(posts: int, new: int, days: int) -> tuple[Path, Path]:
     engine.dispose()
     (OUT / "incremental-old.jsonl").unlink()
     work.rename(base)
-    return base, slice_
+    return base, slices
+
+
+def log_rows(engine: Engine) -> int:
+    """How many log rows the cache holds after the state row."""
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(IncrementalStateRow)).scalar_one()) - 1
 
 
 def differences(a: Detection, b: Detection) -> list[str]:
@@ -98,34 +116,46 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=3_000_000)
     parser.add_argument("--new", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=1,
+                        help="incremental runs in a row, each after --new more posts (the "
+                             "cache's log grows with each)")
     args = parser.parse_args()
     gc.set_threshold(*GC_THRESHOLDS)      # as `cib detect --incremental` runs
     OUT.mkdir(exist_ok=True)
-    seconds_build, (base, slice_) = timed(lambda: build(args.posts, args.new, args.days))
-    work = OUT / f"incremental-{args.posts}-work.db"
+    seconds_build, (base, slices) = timed(lambda: build(args.posts, args.new, args.days, args.steps))
+    work = OUT / f"{base.stem}-work.db"
     shutil.copyfile(base, work)
     engine = open_database(f"sqlite:///{work}")
     first, (_, before) = timed(lambda: run_detection(engine, incremental=True))
     posts_before, first_path = before.counts["posts"], before.path
     del before                    # each run below starts from a heap as clean as a new `cib`'s
     gc.collect()
-    ingest, _ = timed(lambda: ingest_file(engine, slice_, IngestOptions(parallel=False)))
-    gc.collect()
-    step, (_, incremental) = timed(lambda: run_detection(engine, incremental=True))
-    gc.collect()
+    ingests: list[float] = []
+    steps: list[tuple[float, str, int]] = []
+    for path in slices:
+        ingests.append(timed(partial(ingest_file, engine, path, IngestOptions(parallel=False)))[0])
+        gc.collect()
+        step, (_, incremental) = timed(lambda: run_detection(engine, incremental=True))
+        steps.append((step, incremental.path, log_rows(engine)))
+        gc.collect()
     rerun, (_, full) = timed(lambda: run_detection(engine, full=True, incremental=True))
     gc.collect()
     plain, _ = timed(lambda: run_detection(engine))   # the default: neither reads nor makes a cache
     engine.dispose()
     work.unlink()
+    step = steps[-1][0]
     added = incremental.counts.get("new_posts", 0)
     rows = [("posts before / added", f"{posts_before:,} / {added:,}"),
             ("first full run (+ making the cache)", f"{first:.1f} s  [{first_path}]"),
-            ("ingest of the new slice", f"{ingest:.1f} s"),
-            ("incremental run", f"{step:.1f} s  [{incremental.path}]"),
+            ("ingest of the new slice" + ("s" if len(ingests) > 1 else ""),
+             " ".join(f"{seconds:.1f}" for seconds in ingests) + " s"),
+            *((f"incremental run {i}" if len(steps) > 1 else "incremental run",
+               f"{seconds:.1f} s  [{path}; cache log rows after it: {logged}]")
+              for i, (seconds, path, logged) in enumerate(steps, start=1)),
             ("full rerun (+ making the cache)", f"{rerun:.1f} s  [{full.path}]"),
             ("full rerun without a cache (as before)", f"{plain:.1f} s"),
-            ("speed-up (vs full rerun without a cache)", f"{rerun / step:.1f}x ({plain / step:.1f}x)"),
+            ("speed-up of the last (vs full rerun without a cache)",
+             f"{rerun / step:.1f}x ({plain / step:.1f}x)"),
             ("posts read: incremental / full",
              f"{incremental.counts['posts_read']:,} / {full.counts['posts_read']:,}"),
             ("same campaigns, ties, scores", ", ".join(differences(incremental, full)) or "yes"),
