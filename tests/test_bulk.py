@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from detector.store import bulk
-from detector.store.schema import CampaignRow, DetectionRow
+from detector.store.schema import AccountScoreRow, CampaignRow, DetectionRow
 
 
 def _table(engine: Engine) -> None:
@@ -113,3 +113,20 @@ def test_a_bad_row_in_bulk_raises_as_the_orm_would_and_stores_nothing(engine: En
         bulk.insert_rows(c, table, [_campaign(10**6, 1)])        # no such detection
     with engine.connect() as c:
         assert c.execute(select(table)).first() is None
+
+
+def test_a_json_none_in_bulk_is_stored_as_the_orm_stores_it(engine: Engine) -> None:
+    """A JSON column given None holds JSON null, not SQL NULL, either way."""
+    table = AccountScoreRow.__table__
+    with engine.begin() as c:
+        detection = c.execute(DetectionRow.__table__.insert().values(
+            created_at=datetime.now(UTC), params={}, versions={}, datasets=[], counts={})
+        ).inserted_primary_key[0]
+        rows = [{"detection_id": detection, "platform": "twitter", "account_id": str(n), "score": 0.5,
+                 "threshold": 0.5, "flagged": n == 1, "campaign_id": None, "subscores": {"text": 0.5},
+                 "features": {}, "explanation": None} for n in range(2)]
+        c.execute(table.insert(), rows[:1])
+        bulk.insert_rows(c, table, rows[1:])
+        stored = c.execute(select(table.c.account_id, table.c.explanation.is_(None), table.c.flagged,
+                                  table.c.campaign_id).order_by(table.c.account_id)).all()
+    assert [tuple(row) for row in stored] == [("0", False, False, None), ("1", False, True, None)]

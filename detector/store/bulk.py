@@ -60,7 +60,7 @@ def _converter(column: Column[Any], dialect: str) -> Callable[[Any], object] | N
     if isinstance(kind, UTCDateTime):
         return time_param(dialect)
     if isinstance(kind, JSON):
-        return lambda value: None if value is None else json.dumps(value)  # SQLAlchemy's default
+        return json.dumps           # SQLAlchemy's default; None too, as JSON null (none_as_null)
     return None
 
 

@@ -106,9 +106,9 @@ def load_state(engine: Engine) -> tuple[Watermark, State] | None:
     return mark, state
 
 
-def _state_values(mark: Watermark, blob: bytes, row_id: int = 1) -> dict[str, Any]:
+def _state_values(mark: Watermark, blob: bytes) -> dict[str, Any]:
     last_time, platform, post_id = mark.last or (None, "", "")
-    return {"id": row_id, "params_hash": mark.params_hash, "datasets": list(mark.datasets),
+    return {"id": 1, "params_hash": mark.params_hash, "datasets": list(mark.datasets),
             "posts": mark.posts, "last_time": last_time, "last_platform": platform,
             "last_post_id": post_id, "created_at": datetime.now(UTC),
             "blob": zlib.compress(blob, 1)}
