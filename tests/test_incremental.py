@@ -230,6 +230,9 @@ def test_what_the_cache_cannot_explain_runs_in_full(engine: Engine, tmp_path: Pa
     assert deleted.path == "full: a dataset was deleted since the cache was made"
     again = run_detection(engine, incremental=True)[1]
     assert again.path == "incremental: 0 new posts, 0 contents touched"
+    assert run_detection(engine, incremental=True)[1].path == again.path
+    with engine.connect() as c:                 # nothing new: no row added to the cache's log
+        assert c.execute(select(IncrementalStateRow.id)).scalars().all() == [1]
 
 
 @pytest.mark.parametrize("damage", [lambda blob: blob[: len(blob) // 2],
