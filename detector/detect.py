@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from detector.aside import Pending, linked
 from detector.cluster import Campaign, ClusterParams, campaigns
@@ -132,18 +133,24 @@ def fingerprint_texts(posts: Sequence[Textual], params: DetectParams,
 
 
 def _similarities(found: Sequence[Campaign], prints: Fingerprints) -> dict[tuple[str, str], float]:
-    """For text evidence: each post's similarity to the first post of its event."""
-    result: dict[tuple[str, str], float] = {}
-    for campaign in found:
-        for event in campaign.events:
-            if event.signal != "text":
-                continue
-            first = event.participants[0].post_id
-            for p in event.participants:
-                value = prints.similarity(first, p.post_id)
-                if value is not None:
-                    result[(first, p.post_id)] = round(value, 4)
-    return result
+    """For text evidence: each post's similarity to the first post of its event (rounded to 4
+    places), compared in one array step: a post at a time took 0.6 s at 3M posts."""
+    pairs = [(event.participants[0].post_id, p.post_id) for campaign in found
+             for event in campaign.events if event.signal == "text" for p in event.participants]
+    row_of = prints.row_of
+    known = [(first, post) for first, post in pairs if first in row_of and post in row_of]
+    if not known:
+        return {}
+    left = np.fromiter((row_of[first] for first, _ in known), dtype=np.int64, count=len(known))
+    right = np.fromiter((row_of[post] for _, post in known), dtype=np.int64, count=len(known))
+    sigs, same = prints.signatures, []
+    for start in range(0, len(known), _PAIRS_AT_ONCE):
+        part = slice(start, start + _PAIRS_AT_ONCE)
+        same += (sigs[left[part]] == sigs[right[part]]).mean(axis=1).tolist()
+    return {pair: round(value, 4) for pair, value in zip(known, same, strict=True)}
+
+
+_PAIRS_AT_ONCE = 20_000     # two signature rows each: about 20 MB of memory at a time
 
 
 def quoted_texts(found: Sequence[Campaign], read: Callable[[set[str]], dict[str, str]]) -> dict[str, str]:

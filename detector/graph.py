@@ -99,9 +99,11 @@ def account_graph(pairs: dict[Pair, PairStats], params: GraphParams) -> nx.Graph
     graph = nx.Graph()
     kept = [(pair, stats) for pair, stats in pairs.items()   # most pairs fall short: sort the rest
             if stats.contents >= params.min_contents and stats.weight >= params.min_weight]
-    for (a, b), stats in sorted(kept, key=_first):
-        graph.add_edge(a, b, weight=round(stats.weight, 6), contents=stats.contents,
-                       signals=",".join(stats.signal_names()))
+    names: dict[int, str] = {}                                 # a few masks for 315k ties at 3M
+    graph.add_edges_from((a, b, {"weight": round(stats.weight, 6), "contents": stats.contents,
+                                 "signals": names.get(stats.signals)
+                                 or names.setdefault(stats.signals, ",".join(stats.signal_names()))})
+                         for (a, b), stats in sorted(kept, key=_first))
     return graph
 
 

@@ -35,9 +35,12 @@ class LinkParams:
         return getattr(self, f"{signal}_window")  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Participation:
-    """One account's part in an event: its first post in the burst."""
+    """One account's part in an event: its first post in the burst. Never changed once made,
+    but not frozen: a frozen dataclass sets each field through ``object.__setattr__``, and at
+    3M posts an incremental run makes 1.5M of these again from its cache (0.95 s frozen, 0.2 s
+    not, measured with timeit)."""
 
     account: AccountKey
     post_id: str

@@ -23,7 +23,7 @@ from detector.detect import (
     tie,
 )
 from detector.errors import DamagedCache
-from detector.fingerprint import signatures
+from detector.fingerprint import distinct_signatures
 from detector.incremental import (
     State,
     behaviour,
@@ -105,10 +105,13 @@ def _facts(engine: Engine, state: State, platform_of: Mapping[str, str], params:
                   for p in e.participants}
         known = {i: read[i] for _, i in wanted if i in read}
         known |= texts_of(engine, {(platform, i) for platform, i in wanted if i not in read})
-        ids = sorted(known)
-        sigs = signatures([normalize_text(known[i]) for i in ids], params.fingerprint,
-                          normalized=True) if ids else None
-        return _similarities(found, Fingerprints({i: n for n, i in enumerate(ids)}, sigs))
+        if not known:
+            return {}
+        ids, normal_of = sorted(known), dict[str, str]()  # relays repeat texts: each made once
+        normal = [normal_of.get(known[i]) or normal_of.setdefault(known[i], normalize_text(known[i]))
+                  for i in ids]
+        sigs, rows = distinct_signatures(normal, params.fingerprint, normalized=True)
+        return _similarities(found, Fingerprints(dict(zip(ids, rows.tolist(), strict=True)), sigs))
 
     return PostFacts(state.posts, per_account(state), lambda keep: behaviour(state, keep, created),
                      texts, similarities)

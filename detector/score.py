@@ -22,6 +22,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from detector.link import SIGNALS, AccountKey, Event, Participation
@@ -57,17 +58,24 @@ def _saturate(value: float) -> float:
     return 1.0 - math.exp(-value / SCALE)
 
 
+@cache
+def _signal_list(signals: str) -> tuple[str, ...]:
+    return tuple(signals.split(","))        # a few distinct lists for 315k ties at 3M
+
+
 def _strength_by_signal(graph: nx.Graph, account: AccountKey) -> dict[str, float]:
     by_signal: dict[str, float] = defaultdict(float)
-    for _, _, data in graph.edges(account, data=True):
-        for signal in data["signals"].split(","):
-            by_signal[signal] += data["weight"]
+    for data in graph.adj[account].values():        # its ties, in the order graph.edges gives
+        weight = data["weight"]
+        for signal in _signal_list(data["signals"]):
+            by_signal[signal] += weight
     return by_signal
 
 
 def _campaign_strength(graph: nx.Graph, account: AccountKey, members: set[AccountKey]) -> float:
-    return float(sum(d["weight"] for _, other, d in graph.edges(account, data=True)
-                     if other in members))
+    if account not in graph:                # a relay's member merged into a network campaign
+        return 0.0
+    return float(sum(d["weight"] for other, d in graph.adj[account].items() if other in members))
 
 
 def _relay_score(size: int, params: GraphParams) -> float:

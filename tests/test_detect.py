@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import pytest
 
+from detector import detect as detect_module
 from detector.cluster import Campaign
-from detector.detect import DetectParams, detect, fingerprint_texts, quoted_texts
+from detector.detect import DetectParams, _similarities, detect, fingerprint_texts, quoted_texts
 from detector.evaluate import evaluate
 from detector.fingerprint import signatures
 from detector.link import Event, Participation
@@ -115,6 +117,27 @@ def test_fingerprints_keep_one_row_per_distinct_text_and_answer_per_post() -> No
     assert 0.5 < prints.similarity("0", "2") < 1.0                  # type: ignore[operator]
     assert prints.similarity("0", "missing") is None
     assert groups[0] == groups[1] == groups[3] == "t0" and groups[4] == "t4"
+
+
+def test_similarities_compare_each_post_with_its_events_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each text-evidence post against its event's first post, as ``Fingerprints.similarity``
+    gives it, rounded; posts never fingerprinted and non-text events left out; the same when
+    compared a few pairs at a time."""
+    relay = "Ce soir je vote Jean, le seul qui parle des vrais problemes du pays"
+    texts = [relay, relay.replace("soir", "matin"), relay, "Un tout autre message, assez long"]
+    posts = [Post("twitter", f"p{n}", str(n), T0 + timedelta(seconds=n), text=t) for n, t in enumerate(texts)]
+    _, prints = fingerprint_texts(posts, DetectParams())
+    text = _event(3, 0, 0)
+    text = Event("text", "t0", text.start, text.end,
+                 (*text.participants, Participation(("twitter", "9"), "unknown", T0)), 4, 4)
+    links = Event("link", "x", text.start, text.end, _event(2, 2, 0).participants, 2, 2)
+    found = [Campaign("network", (), [text, links]), Campaign("relay", (), [_event(2, 1, 0)])]
+    expected = {("p0", "p0"): 1.0, ("p0", "p1"): round(prints.similarity("p0", "p1"), 4),
+                ("p0", "p2"): 1.0, ("p1", "p1"): 1.0, ("p1", "p2"): round(prints.similarity("p1", "p2"), 4)}
+    assert _similarities(found, prints) == expected and 0.5 < expected[("p0", "p1")] < 1.0
+    monkeypatch.setattr(detect_module, "_PAIRS_AT_ONCE", 2)
+    assert _similarities(found, prints) == expected
+    assert _similarities(found, fingerprint_texts([], DetectParams())[1]) == {}
 
 
 def _event(size: int, first: int, minutes: int) -> Event:

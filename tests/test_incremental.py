@@ -17,7 +17,7 @@ from detector.cli import main
 from detector.detect import Detection, DetectParams
 from detector.errors import DamagedCache
 from detector.graph import Pair
-from detector.incremental import State
+from detector.incremental import State, all_tallies, per_account, tally_of
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
@@ -120,8 +120,29 @@ def test_updates_kept_as_a_log_give_what_a_full_run_gives(engine: Engine, tmp_pa
     rebuilt = load_state(engine)
     assert rebuilt is not None
     assert rebuilt[1].contents == cached[1].contents and rebuilt[1].tails == cached[1].tails
-    assert rebuilt[1].tallies == cached[1].tallies and rebuilt[1].app_users == cached[1].app_users
+    assert all_tallies(rebuilt[1]) == all_tallies(cached[1])
+    assert rebuilt[1].app_users == cached[1].app_users
     assert _pair_totals(rebuilt[1]) == pytest.approx(_pair_totals(cached[1]), abs=1e-9)
+
+
+def test_loaded_tallies_are_unpacked_when_read(engine: Engine, tmp_path: Path) -> None:
+    """A loaded cache keeps each account's tally packed until it is read: counting posts per
+    account reads the rows as they are, and reading one unpacks it to what was written."""
+    ingest(engine, tmp_path, [post(1, account=1, seconds=0, client="app"),
+                              post(2, account=1, seconds=3600, repost_of="x"),
+                              post(3, account=2, seconds=7200)])
+    run_detection(engine, incremental=True)
+    cached = load_state(engine)
+    assert cached is not None
+    state = cached[1]
+    assert all(isinstance(value, tuple) for value in state.tallies.values())
+    assert per_account(state) == {("twitter", "1001"): 2, ("twitter", "1002"): 1}
+    tally = tally_of(state, ("twitter", "1001"))
+    assert tally is not None and (tally.posts, tally.reposts, dict(tally.clients)) == (2, 1, {"app": 1})
+    assert sum(tally.hours.values()) == 2 and tally.first == post(1, account=1, seconds=0).created_at
+    assert state.tallies[("twitter", "1001")] is tally
+    assert isinstance(state.tallies[("twitter", "1002")], tuple)
+    assert tally_of(state, ("twitter", "1003")) is None
 
 
 def _pair_totals(state: State) -> dict[tuple[Pair, int], float]:

@@ -74,11 +74,14 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     names = list(rows[0])
     dialect = connection.dialect.name
     pick = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-    values: list[Sequence[object]] = [pick(row) for row in rows]
-    for at, name in enumerate(names):
-        convert = _converter(table.c[name], dialect)
-        if convert is not None:
-            values = [(*row[:at], convert(row[at]), *row[at + 1:]) for row in values]
+    values: list[Sequence[object]] = list(map(pick, rows))
+    converters = [(at, _converter(table.c[name], dialect)) for at, name in enumerate(names)]
+    if any(convert is not None for _, convert in converters):
+        by_column = list(zip(*values, strict=True))     # converted a column at a time
+        for at, convert in converters:
+            if convert is not None:
+                by_column[at] = tuple(map(convert, by_column[at]))
+        values = list(zip(*by_column, strict=True))
     quote = connection.dialect.identifier_preparer.quote     # "end", "rank", ...
     columns = ", ".join(quote(name) for name in names)
     if dialect == "postgresql":

@@ -40,6 +40,7 @@ from detector.incremental import (
 )
 from detector.records import Post
 from detector.store.bulk import insert_many
+from detector.store.reader import post_from_row, raw_post_columns
 from detector.store.schema import (
     IncrementalBandRow,
     IncrementalContentRow,
@@ -215,17 +216,6 @@ def _bucket_ends(c: Connection, buckets: Sequence[Bucket]) -> dict[Bucket, tuple
     return found
 
 
-def _post(row: Any) -> Post:
-    return Post(platform=row.platform, post_id=row.post_id, account_id=row.account_id,
-                handle=row.handle, created_at=row.created_at, text=row.text,
-                repost_of=row.repost_of, reply_to=row.reply_to, quote_of=row.quote_of,
-                urls=tuple(row.urls or ()), hashtags=tuple(row.hashtags or ()),
-                mentions=tuple(row.mentions or ()), lang=row.lang, client=row.client)
-
-
-_COLUMNS = (PostRow.id, PostRow.platform, PostRow.post_id, PostRow.account_id, PostRow.handle,
-            PostRow.created_at, PostRow.text, PostRow.repost_of, PostRow.reply_to, PostRow.quote_of,
-            PostRow.urls, PostRow.hashtags, PostRow.mentions, PostRow.lang, PostRow.client)
 _ORDER = (PostRow.created_at, PostRow.platform, PostRow.post_id)   # as store.iter_posts
 
 
@@ -244,9 +234,11 @@ def count_posts(engine: Engine, datasets: Sequence[int]) -> int:
 
 def new_posts(engine: Engine, datasets: Sequence[int]) -> list[tuple[int, Post]]:
     """The posts of ``datasets`` with their ``posts.id``, in detection order."""
+    lists: dict[Any, tuple[str, ...]] = {}
     with engine.connect() as c:
-        rows = c.execute(select(*_COLUMNS).where(PostRow.dataset_id.in_(datasets)).order_by(*_ORDER))
-        return [(row.id, _post(row)) for row in rows]
+        rows = c.execute(select(PostRow.id, *raw_post_columns())
+                         .where(PostRow.dataset_id.in_(datasets)).order_by(*_ORDER))
+        return [(ref, post_from_row(fields, lists)) for ref, *fields in rows]
 
 
 def posts_before(engine: Engine, datasets: Sequence[int], last: tuple[datetime, str, str]) -> int:
@@ -302,11 +294,12 @@ class SliceReader:
         return found
 
     def posts(self, refs: Sequence[int]) -> dict[int, Post]:
-        found = {}
+        found, lists = {}, dict[Any, tuple[str, ...]]()
+        columns = raw_post_columns()
         with self.engine.connect() as c:
             for chunk in _chunks(refs):
-                found.update({row.id: _post(row) for row in
-                              c.execute(select(*_COLUMNS).where(PostRow.id.in_(chunk)))})
+                rows = c.execute(select(PostRow.id, *columns).where(PostRow.id.in_(chunk)))
+                found.update({ref: post_from_row(fields, lists) for ref, *fields in rows})
         self.posts_read += len(found)
         return found
 
