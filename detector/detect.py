@@ -153,14 +153,18 @@ def _similarities(found: Sequence[Campaign], prints: Fingerprints) -> dict[tuple
 _PAIRS_AT_ONCE = 20_000     # two signature rows each: about 20 MB of memory at a time
 
 
-def quoted_texts(found: Sequence[Campaign], read: Callable[[set[str]], dict[str, str]]) -> dict[str, str]:
+Cited = tuple[str, str]     # (platform, post id) of a post cited as evidence
+
+
+def quoted_texts(found: Sequence[Campaign], read: Callable[[set[Cited]], dict[str, str]]) -> dict[str, str]:
     """The texts a campaign is quoted by: its first post with a text, its events in evidence
     order (``Campaign.ranked_events``). Read an event at a time, all campaigns at once, until
     each has a text: 3M posts cited 274k posts as evidence, and reading all their texts took 2 s."""
     texts: dict[str, str] = {}
     pending = [(events, 0) for events in (c.ranked_events() for c in found) if events]
     while pending:
-        texts |= read({p.post_id for events, step in pending for p in events[step].participants} - set(texts))
+        texts |= read({(p.account[0], p.post_id) for events, step in pending
+                       for p in events[step].participants if p.post_id not in texts})
         pending = [(events, step + 1) for events, step in pending if step + 1 < len(events)
                    and not any(texts.get(p.post_id) for p in events[step].participants)]
     return texts
@@ -199,7 +203,7 @@ class PostFacts:
     count: int
     per_account: Counter[AccountKey]
     behaviour: Callable[[Container[AccountKey]], dict[AccountKey, dict[str, float]]]
-    texts: Callable[[set[str]], dict[str, str]]
+    texts: Callable[[set[Cited]], dict[str, str]]     # (platform, post id) -> post id -> text
     similarities: Callable[[Sequence[Campaign]], dict[tuple[str, str], float]]
 
 
@@ -208,8 +212,12 @@ def post_facts(posts: Sequence[Post], prints: Fingerprints,
     """The facts of a run that holds all its posts."""
     return PostFacts(len(posts), Counter((p.platform, p.account_id) for p in posts),
                      lambda keep: account_behaviour(posts, keep, created),
-                     lambda cited: {p.post_id: p.text for p in posts if p.post_id in cited},
+                     lambda cited: _texts(posts, {post_id for _, post_id in cited}),
                      lambda found: _similarities(found, prints))
+
+
+def _texts(posts: Sequence[Post], ids: Container[str]) -> dict[str, str]:
+    return {p.post_id: p.text for p in posts if p.post_id in ids}
 
 
 def tie(posts: Sequence[Post], params: DetectParams, pending: Pending | None = None) -> Ties:

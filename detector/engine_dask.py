@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 
 from detector.cluster import Campaign
 from detector.detect import (
+    Cited,
     Detection,
     DetectParams,
     Fingerprints,
@@ -325,9 +326,10 @@ class _Facts:
             for part in client.gather(asked):
                 self.found.update(part)
 
-    def texts(self, cited: set[str]) -> dict[str, str]:
-        self._lookup(cited)
-        return {post_id: self.found[post_id][0] for post_id in self.found if post_id in cited}
+    def texts(self, cited: set[Cited]) -> dict[str, str]:
+        ids = {post_id for _, post_id in cited}
+        self._lookup(ids)
+        return {post_id: self.found[post_id][0] for post_id in self.found if post_id in ids}
 
     def similarities(self, found: Sequence[Campaign]) -> dict[tuple[str, str], float]:
         self._lookup({p.post_id for c in found for e in c.events for p in e.participants})

@@ -50,7 +50,7 @@ from detector.link import (
 from detector.lookup import LookupParams, band_keys
 from detector.normalize import normalize_text
 from detector.records import Post
-from detector.totals import Change, Delta, PairTotals, add_delta
+from detector.totals import Change, Delta, PairTotals, add_change, add_delta
 
 if TYPE_CHECKING:
     from detector.detect import DetectParams, Ties
@@ -346,8 +346,7 @@ def _replace_tail(state: State, content: Content, made: list[Event], tail: Tail,
     """Replace a content's events from its old tail's occasion on with ``made``: a pair's share
     is a sum over occasions, so only those occasions' shares change."""
     old = _set_tail(state, content, made, tail)
-    add_delta(delta, content[0], pair_weights(old, params.graph), -1)
-    add_delta(delta, content[0], pair_weights(made, params.graph), 1)
+    add_change(delta, content[0], pair_weights(old, params.graph), pair_weights(made, params.graph))
     state.journal.steps.append(("tail", content, _pack_content((0, 0), made), tail))
 
 
@@ -365,10 +364,8 @@ def _replace(state: State, content: Content, now: tuple[Order, list[Event], Tail
              params: DetectParams, delta: Delta) -> None:
     """Take a content's old share off the pair totals and add its new one (into ``delta``)."""
     old = _set(state, content, now)
-    if old is not None:
-        add_delta(delta, content[0], pair_weights(old[1], params.graph), -1)
-    if now is not None:
-        add_delta(delta, content[0], pair_weights(now[1], params.graph), 1)
+    add_change(delta, content[0], pair_weights(old[1], params.graph) if old is not None else {},
+               pair_weights(now[1], params.graph) if now is not None else {})
     state.journal.steps.append(("set", content, None if now is None else _pack_content(*now[:2]),
                                 None if now is None else now[2]))
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from detector.aside import fingerprint_stored, patience_for, settle
 from detector.cluster import Campaign
 from detector.detect import (
+    Cited,
     Detection,
     DetectParams,
     Fingerprints,
@@ -90,15 +91,15 @@ def plan(engine: Engine, params: DetectParams, datasets: Sequence[int], *, windo
     return Cached(mark, state, fresh)
 
 
-def _facts(engine: Engine, state: State, platform_of: Mapping[str, str], params: DetectParams,
+def _facts(engine: Engine, state: State, params: DetectParams,
            created: Mapping[AccountKey, datetime] | None) -> PostFacts:
     """The posts' facts from the tallies; texts read only for the posts that quote campaigns
     and for the text evidence's similarities."""
     read: dict[str, str] = {}                 # texts read for the quotes, used again below
 
-    def texts(cited: set[str]) -> dict[str, str]:
-        read.update(texts_of(engine, ((platform_of[i], i) for i in cited)))
-        return {i: read[i] for i in cited if i in read}
+    def texts(cited: set[Cited]) -> dict[str, str]:
+        read.update(texts_of(engine, cited))
+        return {i: read[i] for _, i in cited if i in read}
 
     def similarities(found: Sequence[Campaign]) -> dict[tuple[str, str], float]:
         wanted = {(p.account[0], p.post_id) for c in found for e in c.events if e.signal == "text"
@@ -126,9 +127,8 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
     reader = SliceReader(engine)
     changes = update(state, new, params, reader)
     events = ordered_events(state)
-    platform = {p.post_id: p.account[0] for e in events for p in e.participants}
     ties = Ties(params, events, ties_graph(state, params.graph))
-    result = conclude(ties, _facts(engine, state, platform, params, created), created, scorer)
+    result = conclude(ties, _facts(engine, state, params, created), created, scorer)
     last = new[-1][1] if new else None
     mark = Watermark(cached.mark.params_hash, tuple(sorted({*cached.mark.datasets, *cached.fresh})),
                      state.posts,

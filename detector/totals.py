@@ -44,6 +44,30 @@ def add_delta(delta: Delta, signal: str, contribution: Mapping[Pair, PairStats],
         entry[slot] += sign * stats.contents
 
 
+def add_change(delta: Delta, signal: str, old: Mapping[Pair, PairStats],
+               new: Mapping[Pair, PairStats]) -> None:
+    """Take one content's ``old`` share off and add its ``new`` one, as ``add_delta`` twice would,
+    leaving out the pairs whose share did not change: a content's events made again from its
+    last occasion on mostly give the same pairs the same weights (when the new posts start a
+    new occasion, all of them)."""
+    slot = 1 + SIGNALS.index(signal)
+    for pair, stats in new.items():
+        before = old.get(pair)
+        if before is None:
+            weight, contents = stats.weight, stats.contents
+        elif before.weight == stats.weight and before.contents == stats.contents:
+            continue
+        else:
+            weight, contents = stats.weight - before.weight, stats.contents - before.contents
+        entry = delta.get(pair)
+        if entry is None:
+            entry = delta[pair] = [0.0] * (1 + len(SIGNALS))
+        entry[0] += weight
+        entry[slot] += contents
+    gone = {pair: stats for pair, stats in old.items() if pair not in new}
+    add_delta(delta, signal, gone, -1)
+
+
 class PairTotals:
     """Summed weight and contents per signal of every pair with at least one content."""
 

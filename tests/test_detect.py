@@ -154,7 +154,9 @@ def test_campaigns_are_quoted_reading_one_event_at_a_time() -> None:
     texts = {f"p{i}": f"text {i}" for i in range(50)} | {f"p{i}": "" for i in range(30, 34)}
     asked: list[set[str]] = []
 
-    def read(ids: set[str]) -> dict[str, str]:
+    def read(cited: set[tuple[str, str]]) -> dict[str, str]:
+        assert {platform for platform, _ in cited} == {"twitter"}
+        ids = {i for _, i in cited}
         asked.append(ids)
         return {i: texts[i] for i in ids}
 

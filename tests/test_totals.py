@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from detector.graph import GraphParams, PairStats
-from detector.totals import Delta, PairTotals, add_delta
+from detector.totals import Delta, PairTotals, add_change, add_delta
 
 A, B, C, D = (("twitter", str(n)) for n in range(1, 5))
 
@@ -73,3 +73,27 @@ def test_a_change_replayed_on_a_copy_gives_the_same_totals() -> None:
     assert (copy.keys == totals.keys).all() and (copy.weight == totals.weight).all()
     assert (copy.counts == totals.counts).all() and copy.get((C, D)) is None
     assert totals.apply(Delta()) is None
+
+
+def test_a_content_made_again_changes_only_the_pairs_whose_share_changed() -> None:
+    """``add_change`` gives the totals that taking the old share off and adding the new one
+    give, and leaves the pairs whose share is the same out of the delta."""
+    old = {(A, B): PairStats(0.5, 1), (A, C): PairStats(0.25, 1), (B, C): PairStats(0.75, 1)}
+    new = {(A, B): PairStats(0.5, 1), (A, C): PairStats(0.625, 1), (C, D): PairStats(0.375, 1)}
+    delta = Delta()
+    add_change(delta, "text", old, new)
+    assert set(delta) == {(A, C), (B, C), (C, D)}
+    assert delta == {(A, C): [0.375, 0, 0, 0, 0, 0], (B, C): [-0.75, -1, 0, 0, 0, 0],   # weight,
+                     (C, D): [0.375, 1, 0, 0, 0, 0]}                     # then contents per signal
+    before = totals_of(("text", old, 1), ("link", {(B, C): PairStats(1.0, 1)}, 1))
+    after = totals_of(("text", old, 1), ("link", {(B, C): PairStats(1.0, 1)}, 1))
+    before.apply(delta)
+    twice = Delta()
+    add_delta(twice, "text", old, -1)
+    add_delta(twice, "text", new, 1)
+    after.apply(twice)
+    for pair in ((A, B), (A, C), (B, C), (C, D)):
+        assert before.get(pair) == after.get(pair)
+    assert before.get((B, C)) == PairStats(1.0, 1, 0b100)         # its text share taken off
+    add_change(empty := Delta(), "text", new, new)
+    assert empty == {}
