@@ -64,6 +64,8 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
         result, extra = detect_incremental(engine, params, cached, created, resolve_scorer(scorer))
         result.path = (f"incremental: {extra['new_posts']:,} new posts, "
                        f"{extra['contents_touched']:,} contents touched")
+        if not extra.pop("cache_saved"):
+            result.path += "; the cache was left as another run wrote it meanwhile"
     else:
         result, extra = detect_full(engine, params, datasets, since, until, created, scorer,
                                     cache=incremental and since is None and until is None)

@@ -133,10 +133,11 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
     mark = Watermark(cached.mark.params_hash, tuple(sorted({*cached.mark.datasets, *cached.fresh})),
                      state.posts,
                      (last.created_at, last.platform, last.post_id) if last else cached.mark.last)
+    saved = True
     if new or mark != cached.mark:      # else nothing to write: no empty row in the cache's log
-        save_update(engine, mark, state, changes)
+        saved = save_update(engine, mark, state, changes, cached.mark.read_from)
     return result, {"new_posts": len(new), "contents_touched": changes.touched,
-                    "posts_read": len(new) + reader.posts_read}
+                    "posts_read": len(new) + reader.posts_read, "cache_saved": int(saved)}
 
 
 def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],

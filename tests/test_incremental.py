@@ -6,6 +6,7 @@ import gc
 import itertools
 import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +22,9 @@ from detector.incremental import State, all_tallies, per_account, tally_of
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
+from detector.refresh import Cached, detect_incremental, plan
 from detector.simulate import SimulationParams, simulate
-from detector.store import slices
+from detector.store import account_creation, complete_datasets, slices
 from detector.store.queries import delete_dataset
 from detector.store.schema import IncrementalStateRow
 from detector.store.slices import load_state
@@ -143,6 +145,60 @@ def test_loaded_tallies_are_unpacked_when_read(engine: Engine, tmp_path: Path) -
     assert state.tallies[("twitter", "1001")] is tally
     assert isinstance(state.tallies[("twitter", "1002")], tuple)
     assert tally_of(state, ("twitter", "1003")) is None
+
+
+def test_a_run_that_read_the_cache_before_another_saved_leaves_it_as_written(
+        engine: Engine, tmp_path: Path) -> None:
+    """Two runs that loaded the same cache (a nightly batch and an API job): the first to save
+    writes its changes; the second, whose changes were made on the cache before them, writes
+    nothing and keeps its result. A cache forgotten meanwhile (as deleting a dataset forgets
+    it) is not written back either."""
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=9)).posts
+    cut = posts[0].created_at + timedelta(days=2)
+    ingest(engine, tmp_path, [p for p in posts if p.created_at < cut])
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
+    params, created = DetectParams(), account_creation(engine)
+    loaded = [plan(engine, params, complete_datasets(engine), windowed=False, full=False) for _ in range(3)]
+    assert all(isinstance(cached, Cached) for cached in loaded)
+    early, saved = detect_incremental(engine, params, loaded[0], created, None)  # type: ignore[arg-type]
+    assert saved["cache_saved"] == 1 and saved["new_posts"] > 0
+    written = _cache_rows(engine)
+    late, skipped = detect_incremental(engine, params, loaded[1], created, None)  # type: ignore[arg-type]
+    assert skipped["cache_saved"] == 0 and _cache_rows(engine) == written
+    _, again = run_detection(engine, incremental=True)
+    assert again.path == "incremental: 0 new posts, 0 contents touched"
+    _, full = run_detection(engine, full=True, incremental=True)
+    for result in (early, late):
+        result.path = "incremental"
+        assert_same(result, full)
+    slices.forget_cache(engine)
+    _, gone = detect_incremental(engine, params, loaded[2], created, None)  # type: ignore[arg-type]
+    assert gone["cache_saved"] == 0 and _cache_rows(engine) == []
+
+
+def test_two_runs_at_once_write_the_cache_once(engine: Engine, tmp_path: Path) -> None:
+    """The same two runs in two threads: whichever saves second waits for the first's lock and
+    then writes nothing; neither fails."""
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=10)).posts
+    cut = posts[0].created_at + timedelta(days=2)
+    ingest(engine, tmp_path, [p for p in posts if p.created_at < cut])
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
+    params, created = DetectParams(), account_creation(engine)
+    loaded = [plan(engine, params, complete_datasets(engine), windowed=False, full=False) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda cached: detect_incremental(engine, params, cached, created, None),
+                             loaded))
+    assert sorted(extra["cache_saved"] for _, extra in runs) == [0, 1]
+    _, again = run_detection(engine, incremental=True)
+    assert again.path == "incremental: 0 new posts, 0 contents touched"
+
+
+def _cache_rows(engine: Engine) -> list[tuple[int, object]]:
+    with engine.connect() as c:
+        return [tuple(row) for row in c.execute(select(IncrementalStateRow.id, IncrementalStateRow.created_at)
+                                                .order_by(IncrementalStateRow.id))]
 
 
 def _pair_totals(state: State) -> dict[tuple[Pair, int], float]:

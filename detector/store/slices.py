@@ -8,7 +8,7 @@ import hashlib
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +68,10 @@ class Watermark:
     datasets: tuple[int, ...]
     posts: int
     last: tuple[datetime, str, str] | None
+    read_from: Stamp | None = field(default=None, compare=False)   # which rows it was loaded from
+
+
+Stamp = tuple[int, datetime]    # the cache's last row: its id and when it was written
 
 
 def key_hash(signal: str, key: str) -> int:
@@ -93,7 +97,7 @@ def load_state(engine: Engine) -> tuple[Watermark, State] | None:
         return None
     row = rows[-1]
     last = (row.last_time, row.last_platform, row.last_post_id) if row.last_time else None
-    mark = Watermark(row.params_hash, tuple(row.datasets), row.posts, last)
+    mark = Watermark(row.params_hash, tuple(row.datasets), row.posts, last, (row.id, row.created_at))
     try:
         state = unpack(zlib.decompress(rows[0].blob))
         if state is None:
@@ -159,9 +163,25 @@ def save_full(engine: Engine, mark: Watermark, state: State, contents: Sequence[
         c.execute(_table(IncrementalStateRow).insert(), _state_values(mark, pack(state)))
 
 
-def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes) -> None:
-    """Write an incremental run's changes and its new state, in one transaction."""
+def _stamp(c: Connection) -> Stamp | None:
+    row = c.execute(select(IncrementalStateRow.id, IncrementalStateRow.created_at)
+                    .order_by(IncrementalStateRow.id.desc()).limit(1)).first()
+    return (row.id, row.created_at) if row else None
+
+
+def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes,
+                read_from: Stamp | None) -> bool:
+    """Write an incremental run's changes and its new state, in one transaction, if the cache
+    is still the one read (``read_from``, its last row when loaded); else write nothing and
+    return ``False``: another run updated or remade it meanwhile, and these changes were made
+    on the cache before it."""
     with engine.begin() as c:
+        # the write lock (SQLite) or row 1's lock (PostgreSQL) first: a run saving at the same
+        # time waits for this one, then finds the cache changed
+        c.execute(update(IncrementalStateRow).where(IncrementalStateRow.id == 1)
+                  .values(params_hash=IncrementalStateRow.params_hash))
+        if _stamp(c) != read_from:
+            return False
         for old, label in changes.relabelled.items():
             c.execute(update(IncrementalContentRow)
                       .where(IncrementalContentRow.key_hash == key_hash("text", f"t{old}"),
@@ -183,6 +203,7 @@ def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes)
                        if (band, key) not in known)
         _bulk(c, _BANDS, _BAND_TYPES, [list(column) for column in zip(*fresh, strict=True)])
         _save_state(c, mark, state)
+    return True
 
 
 def _save_state(c: Connection, mark: Watermark, state: State) -> None:
