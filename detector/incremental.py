@@ -80,7 +80,7 @@ class Tally(_Tally):
 @dataclass
 class Journal:
     """What updates changed since the state was unpacked or packed: the cache's log row
-    (:func:`pack_changes`). Replayed on that state (:func:`replay`) it gives this one."""
+    (:func:`pack_changes`). Replayed on that state (:func:`restore`) it gives this one."""
 
     steps: list[tuple[Any, ...]] = field(default_factory=list)      # content changes, in order
     accounts: dict[AccountKey, None] = field(default_factory=dict)  # tallies changed, in order
@@ -98,7 +98,7 @@ class State:
     pairs: PairTotals = field(default_factory=PairTotals)
     tallies: dict[AccountKey, Tally | TallyRow] = field(default_factory=dict)  # see tally_of
     app_users: dict[str, set[AccountKey]] = field(default_factory=lambda: defaultdict(set))
-    packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since unpack
+    packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since restored
     journal: Journal = field(default_factory=Journal)
 
 
@@ -363,11 +363,11 @@ def _set_tail(state: State, content: Content, made: list[Event], tail: Tail) -> 
 def _replace(state: State, content: Content, now: tuple[Order, list[Event], Tail] | None,
              params: DetectParams, delta: Delta) -> None:
     """Take a content's old share off the pair totals and add its new one (into ``delta``)."""
-    old = _set(state, content, now)
+    packed = None if now is None else _pack_content(*now[:2])   # for the log, and kept
+    old = _set(state, content, now, packed)
     add_change(delta, content[0], pair_weights(old[1], params.graph) if old is not None else {},
                pair_weights(now[1], params.graph) if now is not None else {})
-    state.journal.steps.append(("set", content, None if now is None else _pack_content(*now[:2]),
-                                None if now is None else now[2]))
+    state.journal.steps.append(("set", content, packed, None if now is None else now[2]))
 
 
 def _set(state: State, content: Content, now: tuple[Order, list[Event], Tail] | None,
@@ -462,9 +462,13 @@ def _pack_content(order: Order, events: list[Event]) -> bytes:
          e.key_posts, e.key_accounts, e.occasion) for e in events]), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unpack_content(content: Content, blob: bytes) -> tuple[Order, list[Event]]:
+RawContent = tuple[Order, list[tuple[Any, ...]]]   # a content as _pack_content pickles it
+
+
+def _unpack_content(content: Content, blob: bytes | RawContent) -> tuple[Order, list[Event]]:
+    """A content's events from its blob, or from the blob's tuples already unpickled."""
     signal, key = content
-    order, events = pickle.loads(blob)  # our own blob, from _pack_content
+    order, events = pickle.loads(blob) if isinstance(blob, bytes) else blob  # ours: _pack_content
     return order, [Event(signal, key, start, end,
                          tuple([Participation((platform, account), post_id, time)
                                 for platform, account, post_id, time in people]),
@@ -510,20 +514,54 @@ def pack(state: State) -> bytes:
                          state.tails), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def unpack(blob: bytes) -> State | None:
-    """What :func:`pack` made, or ``None`` from another cache version."""
+def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
+    """The state :func:`pack` made, with the changes :func:`pack_changes` logged after it made
+    again on it, in order (``None``: a state of another cache version; ``ValueError``: a log
+    row that is not a change of this version).
+
+    Contents stay as read while the log is replayed (pickled, or as plain tuples once a logged
+    step replaced their last occasions) and are made into events once, at the end: a content
+    the log replaced is never unpickled, and one it changed several times is made once."""
     with _no_collection():
         loaded = pickle.loads(blob)  # our own blob, from pack
         if not isinstance(loaded, tuple) or loaded[:1] != (CACHE_VERSION,):
             return None
         _, posts, contents, pairs, tallies, users, tails = loaded
-        state = State(posts, tails=tails, packed=contents)
-        state.contents = {content: _unpack_content(content, packed)
-                          for content, packed in contents.items()}
-        state.pairs = PairTotals.from_bytes(*pairs)
+        state = State(posts, tails=tails, pairs=PairTotals.from_bytes(*pairs))
         state.tallies = {row[0]: row for row in tallies}      # unpacked when read: tally_of
         state.app_users.update({client: set(accounts) for client, accounts in users.items()})
+        read: dict[Content, bytes | RawContent] = contents
+        for number, changes in enumerate(log, start=2):   # as the cache's rows
+            _replay(state, read, changes, number)
+        state.contents = {content: _unpack_content(content, value) for content, value in read.items()}
+        state.packed = {content: value for content, value in read.items() if isinstance(value, bytes)}
     return state
+
+
+def _replay(state: State, contents: dict[Content, bytes | RawContent], blob: bytes, number: int) -> None:
+    """Make one log row's changes on a state being restored, its contents as read."""
+    loaded = pickle.loads(blob)  # our own blob, from pack_changes
+    if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):
+        raise ValueError(f"log row {number} is not a change of this cache version")
+    _, _, posts, steps, tallies, users, pairs = loaded
+    for kind, content, packed, tail in steps:
+        if kind == "tail":              # the events before the old tail's occasion, then these
+            old = contents[content]
+            order, events = pickle.loads(old) if isinstance(old, bytes) else old
+            first = state.tails[content][0]
+            contents[content] = (order, [e for e in events if e[5] < first] + pickle.loads(packed)[1])
+            state.tails[content] = tail
+        elif packed is None:
+            contents.pop(content, None)
+            state.tails.pop(content, None)
+        else:
+            contents[content], state.tails[content] = packed, tail
+    state.tallies.update((row[0], row) for row in tallies)
+    for client, account in users:
+        state.app_users[client].add(account)
+    for change in pairs:
+        state.pairs.replay(Change(*change))
+    state.posts = posts
 
 
 def pack_changes(state: State) -> bytes:
@@ -535,27 +573,3 @@ def pack_changes(state: State) -> bytes:
     pairs = [tuple(change) for change in journal.pairs]      # plain tuples of arrays
     return pickle.dumps((CACHE_VERSION, "changes", state.posts, journal.steps, tallies,
                          journal.users, pairs), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def replay(state: State, blob: bytes) -> bool:
-    """Make on ``state`` the changes :func:`pack_changes` wrote (``False``: not such a blob)."""
-    with _no_collection():
-        loaded = pickle.loads(blob)  # our own blob, from pack_changes
-        if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):
-            return False
-        _, _, posts, steps, tallies, users, pairs = loaded
-        for kind, content, packed, tail in steps:
-            if kind == "tail":
-                _set_tail(state, content, _unpack_content(content, packed)[1], tail)
-            elif packed is None:
-                _set(state, content, None)
-            else:
-                order, events = _unpack_content(content, packed)
-                _set(state, content, (order, events, tail), packed)
-        state.tallies.update((row[0], row) for row in tallies)
-        for client, account in users:
-            state.app_users[client].add(account)
-        for change in pairs:
-            state.pairs.replay(Change(*change))
-        state.posts = posts
-    return True

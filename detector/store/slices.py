@@ -35,8 +35,7 @@ from detector.incremental import (
     State,
     pack,
     pack_changes,
-    replay,
-    unpack,
+    restore,
 )
 from detector.records import Post
 from detector.store.bulk import insert_many
@@ -99,12 +98,9 @@ def load_state(engine: Engine) -> tuple[Watermark, State] | None:
     last = (row.last_time, row.last_platform, row.last_post_id) if row.last_time else None
     mark = Watermark(row.params_hash, tuple(row.datasets), row.posts, last, (row.id, row.created_at))
     try:
-        state = unpack(zlib.decompress(rows[0].blob))
+        state = restore(zlib.decompress(rows[0].blob), [zlib.decompress(row.blob) for row in rows[1:]])
         if state is None:
             return None
-        for logged in rows[1:]:
-            if not replay(state, zlib.decompress(logged.blob)):
-                raise ValueError(f"log row {logged.id} is not a change of this cache version")
     except Exception as error:  # whatever a damaged blob raises, the cache is unusable
         raise DamagedCache(f"the incremental cache could not be read ({type(error).__name__}: "
                            f"{error})") from error
