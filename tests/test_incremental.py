@@ -153,18 +153,12 @@ def test_a_run_that_read_the_cache_before_another_saved_leaves_it_as_written(
     writes its changes; the second, whose changes were made on the cache before them, writes
     nothing and keeps its result. A cache forgotten meanwhile (as deleting a dataset forgets
     it) is not written back either."""
-    posts = simulate(SimulationParams(accounts=300, days=3, seed=9)).posts
-    cut = posts[0].created_at + timedelta(days=2)
-    ingest(engine, tmp_path, [p for p in posts if p.created_at < cut])
-    run_detection(engine, incremental=True)
-    ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
+    loaded = _loaded_twice_and_more(engine, tmp_path, 9, 3)
     params, created = DetectParams(), account_creation(engine)
-    loaded = [plan(engine, params, complete_datasets(engine), windowed=False, full=False) for _ in range(3)]
-    assert all(isinstance(cached, Cached) for cached in loaded)
-    early, saved = detect_incremental(engine, params, loaded[0], created, None)  # type: ignore[arg-type]
+    early, saved = detect_incremental(engine, params, loaded[0], created, None)
     assert saved["cache_saved"] == 1 and saved["new_posts"] > 0
     written = _cache_rows(engine)
-    late, skipped = detect_incremental(engine, params, loaded[1], created, None)  # type: ignore[arg-type]
+    late, skipped = detect_incremental(engine, params, loaded[1], created, None)
     assert skipped["cache_saved"] == 0 and _cache_rows(engine) == written
     _, again = run_detection(engine, incremental=True)
     assert again.path == "incremental: 0 new posts, 0 contents touched"
@@ -173,20 +167,15 @@ def test_a_run_that_read_the_cache_before_another_saved_leaves_it_as_written(
         result.path = "incremental"
         assert_same(result, full)
     slices.forget_cache(engine)
-    _, gone = detect_incremental(engine, params, loaded[2], created, None)  # type: ignore[arg-type]
+    _, gone = detect_incremental(engine, params, loaded[2], created, None)
     assert gone["cache_saved"] == 0 and _cache_rows(engine) == []
 
 
 def test_two_runs_at_once_write_the_cache_once(engine: Engine, tmp_path: Path) -> None:
     """The same two runs in two threads: whichever saves second waits for the first's lock and
     then writes nothing; neither fails."""
-    posts = simulate(SimulationParams(accounts=300, days=3, seed=10)).posts
-    cut = posts[0].created_at + timedelta(days=2)
-    ingest(engine, tmp_path, [p for p in posts if p.created_at < cut])
-    run_detection(engine, incremental=True)
-    ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
+    loaded = _loaded_twice_and_more(engine, tmp_path, 10, 2)
     params, created = DetectParams(), account_creation(engine)
-    loaded = [plan(engine, params, complete_datasets(engine), windowed=False, full=False) for _ in range(2)]
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda cached: detect_incremental(engine, params, cached, created, None),
                              loaded))
@@ -195,7 +184,21 @@ def test_two_runs_at_once_write_the_cache_once(engine: Engine, tmp_path: Path) -
     assert again.path == "incremental: 0 new posts, 0 contents touched"
 
 
-def _cache_rows(engine: Engine) -> list[tuple[int, object]]:
+def _loaded_twice_and_more(engine: Engine, tmp_path: Path, seed: int, times: int) -> list[Cached]:
+    """A cache made from two days of posts, the third day ingested, and the cache loaded
+    ``times`` times for an update, as that many runs starting at once would load it."""
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=seed)).posts
+    cut = posts[0].created_at + timedelta(days=2)
+    ingest(engine, tmp_path, [p for p in posts if p.created_at < cut])
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
+    loaded = [plan(engine, DetectParams(), complete_datasets(engine), windowed=False, full=False)
+              for _ in range(times)]
+    assert all(isinstance(cached, Cached) for cached in loaded)
+    return loaded  # type: ignore[return-value]
+
+
+def _cache_rows(engine: Engine) -> list[tuple[object, ...]]:
     with engine.connect() as c:
         return [tuple(row) for row in c.execute(select(IncrementalStateRow.id, IncrementalStateRow.created_at)
                                                 .order_by(IncrementalStateRow.id))]
