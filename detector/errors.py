@@ -115,6 +115,13 @@ class MissingInput(CibError, FileNotFoundError):
     code = "missing_input"
 
 
+class CacheOutdated(CibError, RuntimeError):
+    """Posts were removed while an incremental run read them (a dataset deleted or posts purged
+    at the same time): nothing was stored; run detection again, which then runs in full."""
+
+    code = "cache_outdated"
+
+
 class DamagedCache(CibError, ValueError):
     """The incremental-detection cache could not be read: the next run is a full one, which
     makes it anew (``cib detect --incremental --full`` does so at once)."""

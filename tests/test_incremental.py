@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from detector.cli import main
 from detector.detect import Detection, DetectParams
-from detector.errors import DamagedCache
+from detector.errors import CacheOutdated, DamagedCache
 from detector.graph import Pair
 from detector.incremental import State, all_tallies, per_account, tally_of
 from detector.load import IngestOptions, ingest_file
@@ -26,7 +26,8 @@ from detector.refresh import Cached, detect_incremental, plan
 from detector.simulate import SimulationParams, simulate
 from detector.store import account_creation, complete_datasets, slices
 from detector.store.queries import delete_dataset
-from detector.store.schema import IncrementalStateRow
+from detector.store.retention import forget_cache, purge_before
+from detector.store.schema import IncrementalBandRow, IncrementalContentRow, IncrementalStateRow
 from detector.store.slices import load_state
 from tests.factories import post, write_file
 
@@ -151,8 +152,8 @@ def test_a_run_that_read_the_cache_before_another_saved_leaves_it_as_written(
         engine: Engine, tmp_path: Path) -> None:
     """Two runs that loaded the same cache (a nightly batch and an API job): the first to save
     writes its changes; the second, whose changes were made on the cache before them, writes
-    nothing and keeps its result. A cache forgotten meanwhile (as deleting a dataset forgets
-    it) is not written back either."""
+    nothing and keeps its result. A cache forgotten meanwhile (as deleting a dataset or purging
+    posts forgets it) is not written back, and the run stops: its result may cite those posts."""
     loaded = _loaded_twice_and_more(engine, tmp_path, 9, 3)
     params, created = DetectParams(), account_creation(engine)
     early, saved = detect_incremental(engine, params, loaded[0], created, None)
@@ -166,9 +167,11 @@ def test_a_run_that_read_the_cache_before_another_saved_leaves_it_as_written(
     for result in (early, late):
         result.path = "incremental"
         assert_same(result, full)
-    slices.forget_cache(engine)
-    _, gone = detect_incremental(engine, params, loaded[2], created, None)
-    assert gone["cache_saved"] == 0 and _cache_rows(engine) == []
+    with engine.begin() as c:
+        forget_cache(c)
+    with pytest.raises(CacheOutdated, match=r"removed during this run .* nothing was stored"):
+        detect_incremental(engine, params, loaded[2], created, None)
+    assert _cache_rows(engine) == []
 
 
 def test_two_runs_at_once_write_the_cache_once(engine: Engine, tmp_path: Path) -> None:
@@ -182,6 +185,48 @@ def test_two_runs_at_once_write_the_cache_once(engine: Engine, tmp_path: Path) -
     assert sorted(extra["cache_saved"] for _, extra in runs) == [0, 1]
     _, again = run_detection(engine, incremental=True)
     assert again.path == "incremental: 0 new posts, 0 contents touched"
+
+
+def test_posts_deleted_while_a_run_reads_them_get_a_named_error(engine: Engine, tmp_path: Path) -> None:
+    """A dataset deleted after a run loaded the cache, before it read the cached posts: the run
+    stops with an error that says what happened and what to do, and stores nothing; the next
+    run is a full one."""
+    loaded = _loaded_twice_and_more(engine, tmp_path, 11, 1)
+    delete_dataset(engine, complete_datasets(engine)[0])
+    with pytest.raises(CacheOutdated, match=r"removed during this run .* run detection again"):
+        detect_incremental(engine, DetectParams(), loaded[0], account_creation(engine), None)
+    assert run_detection(engine, incremental=True)[1].path == "full: no cache yet"
+
+
+@pytest.mark.parametrize("remove", ["delete the dataset", "purge by age"])
+def test_deleted_or_purged_posts_leave_no_trace_in_the_cache(engine: Engine, tmp_path: Path,
+                                                             remove: str) -> None:
+    """The cache names posts, accounts and contents: deleting a dataset or purging old posts
+    drops it in the same transaction (a purge that removes nothing keeps it), and the next run
+    makes it anew from what is left."""
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=12)).posts
+    cut = posts[0].created_at + timedelta(days=1)
+    first = ingest(engine, tmp_path, [p for p in posts if p.created_at < cut])
+    ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
+    run_detection(engine, incremental=True)
+    purge_before(engine, posts[0].created_at)                          # nothing that old
+    assert all(_rows(engine, table) for table in _CACHE_TABLES)
+    if remove == "delete the dataset":
+        delete_dataset(engine, first)
+    else:
+        assert purge_before(engine, cut).posts > 0
+    assert not any(_rows(engine, table) for table in _CACHE_TABLES)
+    assert run_detection(engine, incremental=True)[1].path == "full: no cache yet"
+    cached = load_state(engine)
+    assert cached is not None and cached[1].posts == len([p for p in posts if p.created_at >= cut])
+
+
+_CACHE_TABLES = (IncrementalStateRow, IncrementalContentRow, IncrementalBandRow)
+
+
+def _rows(engine: Engine, table: type) -> int:
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def _loaded_twice_and_more(engine: Engine, tmp_path: Path, seed: int, times: int) -> list[Cached]:
@@ -307,7 +352,7 @@ def test_what_the_cache_cannot_explain_runs_in_full(engine: Engine, tmp_path: Pa
     assert run_detection(engine, incremental=True)[1].path == "full: new posts are older than the cached ones"
     delete_dataset(engine, first)
     deleted = run_detection(engine, incremental=True)[1]
-    assert deleted.path == "full: a dataset was deleted since the cache was made"
+    assert deleted.path == "full: no cache yet"                      # the deletion forgot it
     again = run_detection(engine, incremental=True)[1]
     assert again.path == "incremental: 0 new posts, 0 contents touched"
     assert run_detection(engine, incremental=True)[1].path == again.path

@@ -25,7 +25,7 @@ from detector.records import Account, Rejected
 from detector.store.database import flush_deleted
 from detector.store.lookup import forget_dataset_posts
 from detector.store.reader import rejections
-from detector.store.retention import replace_runs
+from detector.store.retention import forget_cache, replace_runs
 from detector.store.schema import (
     AccountRow,
     AccountScoreRow,
@@ -646,9 +646,9 @@ def _only_authored_in(dataset_id: int) -> ColumnElement[bool]:
 
 
 def delete_dataset(engine: Engine, dataset_id: int) -> int | None:
-    """Delete a dataset, its posts, their lookup bands, its rejections and the accounts that
-    wrote only in it, in one transaction; returns how many posts went, or None if there is no
-    such dataset.
+    """Delete a dataset, its posts, their lookup bands, its rejections, the accounts that wrote
+    only in it and the incremental-detection cache, in one transaction; returns how many posts
+    went, or None if there is no such dataset.
 
     Detection runs made from it go too (their campaigns quote its posts), an empty run standing
     in until detection runs again. Raises ``DatasetBusy`` while the dataset is being ingested.
@@ -662,6 +662,7 @@ def delete_dataset(engine: Engine, dataset_id: int) -> int | None:
             raise DatasetBusy(f"dataset {dataset_id} is still being ingested; delete it after its "
                               "ingest finishes or fails")
         forget_dataset_posts(c, dataset_id)  # its bands, and the watermark if its posts were newest
+        forget_cache(c)                      # the incremental cache names its posts too
         c.execute(delete(AccountRow).where(_only_authored_in(dataset_id)))
         removed = c.execute(delete(P).where(P.dataset_id == dataset_id)).rowcount
         c.execute(delete(RejectionRow).where(RejectionRow.dataset_id == dataset_id))

@@ -15,6 +15,9 @@ from detector.store.schema import (
     AccountRow,
     DatasetRow,
     DetectionRow,
+    IncrementalBandRow,
+    IncrementalContentRow,
+    IncrementalStateRow,
     PostRow,
     RejectionRow,
 )
@@ -51,14 +54,21 @@ def replace_runs(connection: Connection, runs: Select[Any], removed: int) -> Non
     connection.execute(delete(DetectionRow).where(DetectionRow.id.in_(runs), DetectionRow.id != newest))
 
 
+def forget_cache(connection: Connection) -> None:
+    """Drop the incremental-detection cache (its events name posts, accounts and contents):
+    deleted or purged posts must leave no trace there either. The next run is a full one."""
+    for row_type in (IncrementalStateRow, IncrementalContentRow, IncrementalBandRow):
+        connection.execute(delete(row_type))
+
+
 def purge_before(engine: Engine, cutoff: datetime, *, dry_run: bool = False) -> PurgeReport:
     """Delete posts made before ``cutoff`` with their lookup-index rows, accounts left with no
     post, and the rejected-record notes of datasets left with no post.
 
     Detection runs are derived from the posts they saw: when any post goes, every stored run
-    goes with it, and an empty run (no campaigns, ``counts.removed_posts``) stands in until the
-    caller detects again on what is left; when none does, runs made before ``cutoff`` go, except
-    the latest.
+    goes with it, and so does the incremental-detection cache; an empty run (no campaigns,
+    ``counts.removed_posts``) stands in until the caller detects again on what is left; when
+    none does, runs made before ``cutoff`` go, except the latest.
 
     One transaction: a crash leaves everything or nothing purged. Dataset rows stay (file
     name, SHA-256 and counts, no personal data), so a re-upload of a purged file is recognized.
@@ -78,6 +88,8 @@ def purge_before(engine: Engine, cutoff: datetime, *, dry_run: bool = False) -> 
                     PostRow.created_at >= cutoff))).scalar() or 0)
             return PurgeReport(cutoff, posts, accounts, detections, 0, dry_run=True)
         lookup_rows = forget_posts_before(c, cutoff) if posts else 0
+        if posts:
+            forget_cache(c)
         c.execute(delete(PostRow).where(PostRow.created_at < cutoff))
         accounts = int(c.execute(delete(AccountRow).where(_orphan_accounts())).rowcount or 0)
         if posts:

@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from detector.errors import DamagedCache
+from detector.errors import CacheOutdated, DamagedCache
 from detector.incremental import (
     Bucket,
     Changes,
@@ -40,6 +40,7 @@ from detector.incremental import (
 from detector.records import Post
 from detector.store.bulk import insert_many
 from detector.store.reader import post_from_row, raw_post_columns
+from detector.store.retention import forget_cache
 from detector.store.schema import (
     IncrementalBandRow,
     IncrementalContentRow,
@@ -115,16 +116,6 @@ def _state_values(mark: Watermark, blob: bytes) -> dict[str, Any]:
             "blob": zlib.compress(blob, 1)}
 
 
-def forget_cache(target: Engine | Connection) -> None:
-    """Drop the cache (a deleted dataset must leave no trace; the next run is a full one)."""
-    if isinstance(target, Engine):
-        with target.begin() as c:
-            forget_cache(c)
-        return
-    for row_type in (IncrementalStateRow, IncrementalContentRow, IncrementalBandRow):
-        target.execute(delete(row_type))
-
-
 def _table(row_type: type) -> Table:
     table: Table = row_type.__table__  # type: ignore[attr-defined]
     return table
@@ -159,6 +150,10 @@ def save_full(engine: Engine, mark: Watermark, state: State, contents: Sequence[
         c.execute(_table(IncrementalStateRow).insert(), _state_values(mark, pack(state)))
 
 
+_OUTDATED = ("posts were removed during this run (a dataset deleted or posts purged at the same "
+             "time), and its result may cite them: nothing was stored; run detection again")
+
+
 def _stamp(c: Connection) -> Stamp | None:
     row = c.execute(select(IncrementalStateRow.id, IncrementalStateRow.created_at)
                     .order_by(IncrementalStateRow.id.desc()).limit(1)).first()
@@ -170,13 +165,19 @@ def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes,
     """Write an incremental run's changes and its new state, in one transaction, if the cache
     is still the one read (``read_from``, its last row when loaded); else write nothing and
     return ``False``: another run updated or remade it meanwhile, and these changes were made
-    on the cache before it."""
+    on the cache before it.
+
+    Raises :class:`CacheOutdated` when the cache is gone: posts were deleted or purged during
+    the run, and its result may cite them."""
     with engine.begin() as c:
         # the write lock (SQLite) or row 1's lock (PostgreSQL) first: a run saving at the same
         # time waits for this one, then finds the cache changed
         c.execute(update(IncrementalStateRow).where(IncrementalStateRow.id == 1)
                   .values(params_hash=IncrementalStateRow.params_hash))
-        if _stamp(c) != read_from:
+        now = _stamp(c)
+        if now is None:
+            raise CacheOutdated(_OUTDATED)
+        if now != read_from:
             return False
         for old, label in changes.relabelled.items():
             c.execute(update(IncrementalContentRow)
@@ -317,6 +318,8 @@ class SliceReader:
             for chunk in _chunks(refs):
                 rows = c.execute(select(PostRow.id, *columns).where(PostRow.id.in_(chunk)))
                 found.update({ref: post_from_row(fields, lists) for ref, *fields in rows})
+        if len(found) < len(set(refs)):
+            raise CacheOutdated(_OUTDATED)
         self.posts_read += len(found)
         return found
 
