@@ -8,6 +8,7 @@ from importlib import metadata
 from sqlalchemy import Engine
 
 from detector.detect import Detection, DetectParams
+from detector.incremental import thaw
 from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.refresh import Cached, detect_full, detect_incremental, plan
 from detector.store import account_creation, complete_datasets, refresh_statistics
@@ -56,6 +57,14 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
 
     Every run also brings the text-lookup index up to date (``detector.store.lookup``), with
     the normal forms and signatures its fingerprinting made when it can."""
+    try:
+        return _run(engine, params, since, until, scorer, full=full, incremental=incremental)
+    finally:
+        thaw()                          # what loading the incremental cache froze, if it ran
+
+
+def _run(engine: Engine, params: DetectParams, since: datetime | None, until: datetime | None,
+         scorer: ScorerSource, *, full: bool, incremental: bool) -> tuple[int, Detection]:
     datasets = complete_datasets(engine)
     created = account_creation(engine)
     cached = (plan(engine, params, datasets, windowed=since is not None or until is not None,

@@ -18,7 +18,7 @@ from detector.cli import main
 from detector.detect import Detection, DetectParams
 from detector.errors import CacheOutdated, DamagedCache
 from detector.graph import Pair
-from detector.incremental import State, all_tallies, per_account, tally_of
+from detector.incremental import State, all_tallies, per_account, tally_of, thaw
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
@@ -74,6 +74,7 @@ def test_a_later_slice_updates_to_what_a_full_run_gives(engine: Engine, tmp_path
     ingest(engine, tmp_path, [p for p in posts if p.created_at >= cut])
     _, incremental = run_detection(engine, incremental=True)
     assert incremental.counts["incremental"] == 1
+    assert gc.get_freeze_count() == 0           # the loaded cache was frozen, then thawed
     _, full = run_detection(engine, full=True, incremental=True)
     assert full.path == "full: asked for" and full.counts["incremental"] == 0
     assert_same(incremental, full)
@@ -272,9 +273,27 @@ def test_a_damaged_log_row_means_a_full_run(engine: Engine, tmp_path: Path,
     with pytest.raises(DamagedCache, match="could not be read"):
         load_state(engine)
     assert gc.isenabled()                   # unpacking pauses the collector, even when it fails
+    thaw()
+    assert gc.get_freeze_count() == 0
     _, rerun = run_detection(engine, incremental=True)
     assert rerun.path.startswith("full: the incremental cache could not be read (")
     assert rerun.counts["posts"] == 6
+
+
+def test_a_process_that_froze_its_own_objects_keeps_them_frozen(engine: Engine, tmp_path: Path) -> None:
+    """``cib serve`` freezes what start-up made; an incremental run there neither freezes nor
+    thaws (a load freezes its objects only where nothing is frozen, and thaws only its own)."""
+    ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, _group(10, range(4, 7), 60, BASE))
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert run_detection(engine, incremental=True)[1].counts["incremental"] == 1
+        assert gc.get_freeze_count() > 0.9 * frozen       # a few freed since; none thawed
+    finally:
+        gc.unfreeze()
 
 
 def _group(n: int, accounts: range, seconds: float, text: str) -> list[Post]:
