@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from itertools import combinations
 
 import networkx as nx
@@ -99,12 +100,16 @@ def account_graph(pairs: dict[Pair, PairStats], params: GraphParams) -> nx.Graph
     graph = nx.Graph()
     kept = [(pair, stats) for pair, stats in pairs.items()   # most pairs fall short: sort the rest
             if stats.contents >= params.min_contents and stats.weight >= params.min_weight]
-    names: dict[int, str] = {}                                 # a few masks for 315k ties at 3M
     graph.add_edges_from((a, b, {"weight": round(stats.weight, 6), "contents": stats.contents,
-                                 "signals": names.get(stats.signals)
-                                 or names.setdefault(stats.signals, ",".join(stats.signal_names()))})
+                                 "signals": _signal_text(stats.signals)})
                          for (a, b), stats in sorted(kept, key=_first))
     return graph
+
+
+@cache
+def _signal_text(mask: int) -> str:
+    """A tie's signals as stored: a few masks for 315k ties at 3M."""
+    return ",".join(PairStats(signals=mask).signal_names())
 
 
 def _first(item: tuple[Pair, PairStats]) -> Pair:

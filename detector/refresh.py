@@ -108,10 +108,10 @@ def _facts(engine: Engine, state: State, params: DetectParams,
         known |= texts_of(engine, {(platform, i) for platform, i in wanted if i not in read})
         if not known:
             return {}
-        ids, normal_of = sorted(known), dict[str, str]()  # relays repeat texts: each made once
-        normal = [normal_of.get(known[i]) or normal_of.setdefault(known[i], normalize_text(known[i]))
-                  for i in ids]
-        sigs, rows = distinct_signatures(normal, params.fingerprint, normalized=True)
+        ids = sorted(known)
+        normal_of = {text: normalize_text(text) for text in set(known.values())}  # relays repeat texts
+        sigs, rows = distinct_signatures([normal_of[known[i]] for i in ids], params.fingerprint,
+                                         normalized=True)
         return _similarities(found, Fingerprints(dict(zip(ids, rows.tolist(), strict=True)), sigs))
 
     return PostFacts(state.posts, per_account(state), lambda keep: behaviour(state, keep, created),

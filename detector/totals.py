@@ -37,11 +37,16 @@ def add_delta(delta: Delta, signal: str, contribution: Mapping[Pair, PairStats],
     """Add (``sign`` 1) or take off (-1) one content's share of the pair totals."""
     slot = 1 + SIGNALS.index(signal)
     for pair, stats in contribution.items():
-        entry = delta.get(pair)
-        if entry is None:
-            entry = delta[pair] = [0.0] * (1 + len(SIGNALS))
+        entry = _entry(delta, pair)
         entry[0] += sign * stats.weight
         entry[slot] += sign * stats.contents
+
+
+def _entry(delta: Delta, pair: Pair) -> list[float]:
+    entry = delta.get(pair)
+    if entry is None:
+        entry = delta[pair] = [0.0] * (1 + len(SIGNALS))
+    return entry
 
 
 def add_change(delta: Delta, signal: str, old: Mapping[Pair, PairStats],
@@ -59,9 +64,7 @@ def add_change(delta: Delta, signal: str, old: Mapping[Pair, PairStats],
             continue
         else:
             weight, contents = stats.weight - before.weight, stats.contents - before.contents
-        entry = delta.get(pair)
-        if entry is None:
-            entry = delta[pair] = [0.0] * (1 + len(SIGNALS))
+        entry = _entry(delta, pair)
         entry[0] += weight
         entry[slot] += contents
     gone = {pair: stats for pair, stats in old.items() if pair not in new}
