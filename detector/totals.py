@@ -8,7 +8,6 @@ a contents count per signal, changed in one vectorized step per run (:meth:`Pair
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -157,12 +156,6 @@ class PairTotals:
         return PairStats(float(self.weight[at]), int(counts.sum()),
                          sum(1 << i for i, n in enumerate(counts.tolist()) if n > 0))
 
-    def to_bytes(self) -> bytes:
-        out = io.BytesIO()
-        np.savez(out, keys=self.keys, weight=self.weight, counts=self.counts)
-        return out.getvalue()
-
-    @classmethod
-    def from_bytes(cls, accounts: Sequence[AccountKey], blob: bytes) -> PairTotals:
-        arrays = np.load(io.BytesIO(blob), allow_pickle=False)
-        return cls(accounts, arrays["keys"], arrays["weight"], arrays["counts"])
+    def arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        """The key, weight and counts columns, as the constructor takes them (for the cache)."""
+        return self.keys, self.weight, self.counts

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.orm import Session
 
-from detector.store.bulk import insert_rows
+from detector.store.bulk import insert_columns, insert_rows
 from detector.store.schema import (
     AccountScoreRow,
     CampaignMemberRow,
@@ -63,25 +63,43 @@ def _score_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
             for s in result.scores.values()]
 
 
-def _evidence_rows(detection_id: int, result: Detection) -> Iterator[dict[str, Any]]:
+_EVIDENCE = ("campaign_id", "event", "signal", "content_key", "event_size",   # one per event
+             "platform", "account_id", "post_id", "posted_at", "delay_s", "similarity")
+
+
+def _evidence_columns(detection_id: int, result: Detection) -> dict[str, list[Any]]:
+    """A row per post of each campaign's first ``MAX_EVENTS_PER_CAMPAIGN`` events, as columns:
+    at 3M posts 325k rows, made as dicts in 0.9 s, as columns in a third of that."""
+    columns: dict[str, list[Any]] = {name: [] for name in _EVIDENCE}
+    (campaign_ids, numbers, signals, keys, sizes,
+     platforms, accounts, post_ids, times, delays, similarities) = columns.values()
+    similar = result.similarity
     for campaign in result.campaigns:
         events = campaign.ranked_events()[:MAX_EVENTS_PER_CAMPAIGN]
         for number, event in enumerate(events, start=1):
-            first = event.participants[0].post_id
-            for p in event.participants:
-                yield {"detection_id": detection_id, "campaign_id": campaign.campaign_id,
-                       "event": number, "signal": event.signal, "content_key": event.key,
-                       "platform": p.account[0], "account_id": p.account[1],
-                       "post_id": p.post_id, "posted_at": p.time,
-                       "delay_s": (p.time - event.start).total_seconds(), "event_size": event.size,
-                       "similarity": result.similarity.get((first, p.post_id))}
+            people, start = event.participants, event.start
+            first, count = people[0].post_id, len(people)
+            for column, value in ((campaign_ids, campaign.campaign_id), (numbers, number),
+                                  (signals, event.signal), (keys, event.key), (sizes, event.size)):
+                column.extend([value] * count)
+            for p in people:
+                platforms.append(p.account[0])
+                accounts.append(p.account[1])
+                post_ids.append(p.post_id)
+                times.append(p.time)
+                delays.append((p.time - start).total_seconds())
+                similarities.append(similar.get((first, p.post_id)))
+    return {"detection_id": [detection_id] * len(post_ids)} | columns
 
 
-def _tie_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
-    return [{"detection_id": detection_id, "platform_a": a[0], "account_a": a[1],
-             "platform_b": b[0], "account_b": b[1], "weight": d["weight"],
-             "contents": d["contents"], "signals": d["signals"]}
-            for a, b, d in result.graph.edges(data=True)]
+def _tie_columns(detection_id: int, result: Detection) -> dict[str, list[Any]]:
+    edges = list(result.graph.edges(data=True))
+    return {"detection_id": [detection_id] * len(edges),
+            "platform_a": [a[0] for a, _, _ in edges], "account_a": [a[1] for a, _, _ in edges],
+            "platform_b": [b[0] for _, b, _ in edges], "account_b": [b[1] for _, b, _ in edges],
+            "weight": [d["weight"] for _, _, d in edges],
+            "contents": [d["contents"] for _, _, d in edges],
+            "signals": [d["signals"] for _, _, d in edges]}
 
 
 def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str],
@@ -95,10 +113,10 @@ def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str
         )).inserted_primary_key[0])  # type: ignore[index]
         for row_type, rows in ((CampaignRow, _campaign_rows(detection_id, result)),
                                (CampaignMemberRow, _member_rows(detection_id, result)),
-                               (AccountScoreRow, _score_rows(detection_id, result)),
-                               (EvidenceRow, list(_evidence_rows(detection_id, result))),
-                               (TieRow, _tie_rows(detection_id, result))):
+                               (AccountScoreRow, _score_rows(detection_id, result))):
             insert_rows(c, _table(row_type), rows)
+        insert_columns(c, _table(EvidenceRow), _evidence_columns(detection_id, result))
+        insert_columns(c, _table(TieRow), _tie_columns(detection_id, result))
     return detection_id
 
 

@@ -5,7 +5,6 @@ incremental run reads."""
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,7 +98,7 @@ def load_state(engine: Engine) -> tuple[Watermark, State] | None:
     last = (row.last_time, row.last_platform, row.last_post_id) if row.last_time else None
     mark = Watermark(row.params_hash, tuple(row.datasets), row.posts, last, (row.id, row.created_at))
     try:
-        state = restore(zlib.decompress(rows[0].blob), [zlib.decompress(row.blob) for row in rows[1:]])
+        state = restore(rows[0].blob, [row.blob for row in rows[1:]])
         if state is None:
             return None
     except Exception as error:  # whatever a damaged blob raises, the cache is unusable
@@ -113,7 +112,7 @@ def _state_values(mark: Watermark, blob: bytes) -> dict[str, Any]:
     return {"id": 1, "params_hash": mark.params_hash, "datasets": list(mark.datasets),
             "posts": mark.posts, "last_time": last_time, "last_platform": platform,
             "last_post_id": post_id, "created_at": datetime.now(UTC),
-            "blob": zlib.compress(blob, 1)}
+            "blob": blob}
 
 
 def _table(row_type: type) -> Table:
