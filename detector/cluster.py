@@ -107,18 +107,28 @@ def _overlap(a: set[AccountKey], b: set[AccountKey]) -> float:
 
 def merge_overlapping(found: list[Campaign], threshold: float) -> list[Campaign]:
     """One campaign where several share most members: the same relay seen through its text, its
-    link and its hashtags, or a ring's relay beside the ring itself."""
+    link and its hashtags, or a ring's relay beside the ring itself. Each joins the first kept
+    campaign it overlaps enough; only those sharing a member are compared (comparing every
+    pair took 0.5 s at 3M posts), unless any overlap is enough (``threshold`` 0)."""
     kept: list[tuple[set[AccountKey], Campaign]] = []
+    holding: dict[AccountKey, list[int]] = defaultdict(list)    # account -> kept campaigns
     for campaign in sorted(found, key=lambda c: (-len(c.members), c.kind, c.members)):
         members = set(campaign.members)
-        for other_members, other in kept:
+        near = (range(len(kept)) if threshold <= 0 else
+                sorted({i for account in members for i in holding.get(account, ())}))
+        for i in near:
+            other_members, other = kept[i]
             if _overlap(members, other_members) >= threshold:
+                for account in members - other_members:
+                    holding[account].append(i)
                 other_members |= members
                 other.members = tuple(sorted(other_members))
                 other.events.extend(campaign.events)
                 other.kind = "network" if "network" in (other.kind, campaign.kind) else other.kind
                 break
         else:
+            for account in members:
+                holding[account].append(len(kept))
             kept.append((members, campaign))
     return [c for _, c in kept]
 

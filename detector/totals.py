@@ -129,9 +129,13 @@ class PairTotals:
             where = at[fresh][order]
             self.keys = np.insert(self.keys, where, found[fresh][order])
             self.weight = np.insert(self.weight, where, 0.0 + change_weight[fresh][order])
-            self.counts = np.insert(self.counts, where, change_counts[fresh][order], axis=0)
-        live = self.counts.sum(axis=1) > 0
-        if not live.all():
+            self.counts = _insert_rows(self.counts, where, change_counts[fresh][order])
+        # only the pairs changed can be left with no content (every pair kept has one)
+        changed = np.searchsorted(self.keys, found)
+        dead = changed[self.counts[changed].sum(axis=1) <= 0]
+        if len(dead):
+            live = np.ones(len(self.keys), dtype=bool)
+            live[dead] = False
             self.keys, self.weight, self.counts = self.keys[live], self.weight[live], self.counts[live]
 
     def significant(self, params: GraphParams) -> dict[Pair, PairStats]:
@@ -159,3 +163,13 @@ class PairTotals:
     def arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int32]]:
         """The key, weight and counts columns, as the constructor takes them (for the cache)."""
         return self.keys, self.weight, self.counts
+
+
+def _insert_rows(rows: npt.NDArray[np.int32], where: npt.NDArray[np.intp],
+                 values: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """``np.insert(rows, where, values, axis=0)``, each row moved as one item: numpy's insert
+    along an axis of a 2-D array took 0.5 s of an update at 3M posts (7M rows), this a tenth."""
+    whole = np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))
+    moved = np.insert(np.ascontiguousarray(rows).view(whole).ravel(),
+                      where, np.ascontiguousarray(values).view(whole).ravel())
+    return moved.view(rows.dtype).reshape(-1, rows.shape[1])

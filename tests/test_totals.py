@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from detector.graph import GraphParams, PairStats
-from detector.totals import Delta, PairTotals, add_change, add_delta
+from detector.link import SIGNALS
+from detector.totals import Delta, PairTotals, _insert_rows, add_change, add_delta
 
 A, B, C, D = (("twitter", str(n)) for n in range(1, 5))
 
@@ -97,3 +99,25 @@ def test_a_content_made_again_changes_only_the_pairs_whose_share_changed() -> No
     assert before.get((B, C)) == PairStats(1.0, 1, 0b100)         # its text share taken off
     add_change(empty := Delta(), "text", new, new)
     assert empty == {}
+
+
+def test_rows_inserted_as_numpy_inserts_them() -> None:
+    rng = np.random.default_rng(7)
+    rows = rng.integers(0, 9, (50, len(SIGNALS))).astype(np.int32)
+    where = np.sort(rng.integers(0, 51, 12))
+    values = rng.integers(0, 9, (12, len(SIGNALS))).astype(np.int32)
+    assert (_insert_rows(rows, where, values) == np.insert(rows, where, values, axis=0)).all()
+    assert _insert_rows(rows[:0], np.zeros(2, dtype=np.intp), values[:2]).tolist() == values[:2].tolist()
+
+
+def test_a_pair_left_without_content_is_dropped_and_the_rest_stay_sorted() -> None:
+    totals = totals_of(("text", {(A, B): PairStats(0.5, 1), (C, D): PairStats(0.25, 1)}, 1))
+    delta = Delta()
+    add_delta(delta, "text", {(A, B): PairStats(0.5, 1)}, -1)
+    add_delta(delta, "text", {(A, D): PairStats(0.75, 1), (B, C): PairStats(0.5, 1)}, 1)
+    add_delta(delta, "link", {(B, D): PairStats(0.5, 1)}, 1)
+    add_delta(delta, "link", {(B, D): PairStats(0.5, 1)}, -1)     # in and out in one run
+    totals.apply(delta)
+    assert totals.get((A, B)) is None and totals.get((B, D)) is None
+    assert len(totals) == 3 and list(totals.keys) == sorted(totals.keys)
+    assert totals.get((A, D)) == PairStats(0.75, 1, 0b1)

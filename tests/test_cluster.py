@@ -1,0 +1,70 @@
+"""cluster.merge_overlapping: campaigns that share most members become one."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from detector.cluster import Campaign, _overlap, merge_overlapping
+from detector.link import AccountKey, Event, Participation
+
+T = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def _campaign(kind: str, numbers: range | list[int]) -> Campaign:
+    members = tuple(sorted(("twitter", str(n)) for n in numbers))
+    event = Event("text", f"t{numbers[0]}", T, T,
+                  tuple(Participation(a, f"p{a[1]}", T) for a in members), len(members), len(members))
+    return Campaign(kind, members, [event])
+
+
+def _naive(found: list[Campaign], threshold: float) -> list[tuple[str, tuple[AccountKey, ...], int]]:
+    """The rule as first written: each campaign against every kept one, in order."""
+    kept: list[tuple[set[AccountKey], list[object]]] = []
+    for c in sorted(found, key=lambda c: (-len(c.members), c.kind, c.members)):
+        members = set(c.members)
+        for other_members, other in kept:
+            if _overlap(members, other_members) >= threshold:
+                other_members |= members
+                other[0] = "network" if "network" in (other[0], c.kind) else other[0]
+                other[1] += len(c.events)
+                break
+        else:
+            kept.append((members, [c.kind, len(c.events)]))
+    return [(str(o[0]), tuple(sorted(m)), int(str(o[1]))) for m, o in kept]
+
+
+def _shape(found: list[Campaign]) -> list[tuple[str, tuple[AccountKey, ...], int]]:
+    return [(c.kind, c.members, len(c.events)) for c in found]
+
+
+def test_a_relay_of_the_ring_joins_it_and_a_stranger_stays_apart() -> None:
+    ring = _campaign("network", range(1, 11))
+    relay = _campaign("relay", range(3, 12))            # 8 of 11 shared: 0.73
+    other = _campaign("relay", range(50, 60))
+    merged = merge_overlapping([relay, other, ring], 0.5)
+    joined = tuple(sorted(("twitter", str(n)) for n in range(1, 12)))
+    assert _shape(merged) == [("network", joined, 2), ("relay", other.members, 1)]
+
+
+def test_a_campaign_joins_the_first_kept_one_it_overlaps_enough() -> None:
+    a, b = _campaign("network", range(1, 11)), _campaign("network", range(8, 18))  # 3 of 17 shared
+    c = _campaign("relay", range(4, 14))            # shares 7 of 13 with a, 6 of 14 with b
+    merged = merge_overlapping([c, b, a], 0.3)
+    assert [(m.members[0], len(m.members), len(m.events)) for m in merged] == \
+        [(("twitter", "1"), 13, 2), (("twitter", "10"), 10, 1)]
+
+
+def test_any_overlap_is_enough_at_threshold_zero_even_none() -> None:
+    found = [_campaign("network", range(1, 5)), _campaign("relay", range(10, 13))]
+    assert len(merge_overlapping(found, 0.0)) == 1
+
+
+def test_the_same_campaigns_as_comparing_every_pair() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        found = [_campaign(rng.choice(["network", "relay"]), sorted(rng.sample(range(40), rng.randint(2, 9))))
+                 for _ in range(rng.randint(1, 15))]
+        threshold = rng.choice([0.2, 0.5, 0.8])
+        expected = _naive(found, threshold)
+        assert _shape(merge_overlapping(found, threshold)) == expected
