@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, literal_column, select, update
 
 from detector.cli import main
 from detector.detect import Detection, DetectParams
@@ -186,6 +186,28 @@ def test_two_runs_at_once_write_the_cache_once(engine: Engine, tmp_path: Path) -
     assert sorted(extra["cache_saved"] for _, extra in runs) == [0, 1]
     _, again = run_detection(engine, incremental=True)
     assert again.path == "incremental: 0 new posts, 0 contents touched"
+
+
+def test_an_update_leaves_the_state_row_as_it_was(engine: Engine, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock an update takes does not write the state row again (at 3M posts its blob is
+    280 MB): the update adds a log row, and row 1 keeps its bytes and, on PostgreSQL, its
+    row version."""
+    def row_one() -> tuple[object, ...]:
+        version = IncrementalStateRow.id if engine.dialect.name == "sqlite" else literal_column("xmin::text")
+        with engine.connect() as c:
+            return tuple(c.execute(select(IncrementalStateRow.blob, IncrementalStateRow.created_at, version)
+                                   .where(IncrementalStateRow.id == 1)).one())
+
+    monkeypatch.setattr(slices, "LOG_SHARE", 1e9)          # a log row, however small the state
+    ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
+    run_detection(engine, incremental=True)
+    before = row_one()
+    ingest(engine, tmp_path, _group(10, range(4, 7), 60, BASE))
+    assert run_detection(engine, incremental=True)[1].counts["incremental"] == 1
+    with engine.connect() as c:
+        assert c.execute(select(IncrementalStateRow.id)).scalars().all() == [1, 2]
+    assert row_one() == before
 
 
 def test_posts_deleted_while_a_run_reads_them_get_a_named_error(engine: Engine, tmp_path: Path) -> None:
