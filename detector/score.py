@@ -17,6 +17,7 @@ coordination signals with evidence, not a verdict about the people behind the ac
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
 from collections import defaultdict
@@ -87,6 +88,12 @@ def _delays(evidence: Sequence[tuple[Event, Participation]]) -> float:
     return float(statistics.median(delays)) if delays else 0.0
 
 
+def _strongest(evidence: list[tuple[Event, Participation]], count: int) -> list[tuple[Event, Participation]]:
+    """An account's ``count`` biggest events, the earliest first among equals: ``sorted(...)[:count]``
+    without sorting the rest (some accounts took part in thousands)."""
+    return heapq.nsmallest(count, evidence, key=lambda ep: (-ep[0].size, ep[1].time))
+
+
 def score_accounts(graph: nx.Graph, found: Sequence[Campaign], posts_per_account: dict[AccountKey, int],
                    graph_params: GraphParams, params: ScoreParams) -> dict[AccountKey, AccountScore]:
     """A score for every account with a significant tie or in a campaign."""
@@ -114,7 +121,7 @@ def score_accounts(graph: nx.Graph, found: Sequence[Campaign], posts_per_account
         score = max(net, relay.get(account, 0.0))
         subscores = {s: round(_saturate(by_signal.get(s, 0.0)), 4) for s in SIGNALS}
         subscores["relay"] = round(relay.get(account, 0.0), 4)
-        own = sorted(evidence[account], key=lambda ep: (-ep[0].size, ep[1].time))
+        own = evidence[account]
         events_in = len(own)
         features = {
             "strength": round(strength, 4),
@@ -125,7 +132,7 @@ def score_accounts(graph: nx.Graph, found: Sequence[Campaign], posts_per_account
         }
         scores[account] = AccountScore(account, round(score, 4), subscores, features,
                                        memberships[account], score >= params.threshold,
-                                       own[:params.evidence_per_account])
+                                       _strongest(own, params.evidence_per_account))
     return scores
 
 
