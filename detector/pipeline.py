@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import metadata
 
@@ -57,10 +60,24 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
 
     Every run also brings the text-lookup index up to date (``detector.store.lookup``), with
     the normal forms and signatures its fingerprinting made when it can."""
-    try:
+    with _collector_paused():
         return _run(engine, params, since, until, scorer, full=full, incremental=incremental)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The garbage collector off for a run: a run makes millions of objects that live until
+    it ends and almost no garbage in cycles (24k objects at 3M posts, left to the next
+    collection), and the collector walked the living ones again and again: 331 collections,
+    1.4 s of an incremental run at 3M posts. Where it was off already, it stays off."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         thaw()                          # what loading the incremental cache froze, if it ran
+        if enabled:
+            gc.enable()
 
 
 def _run(engine: Engine, params: DetectParams, since: datetime | None, until: datetime | None,

@@ -24,7 +24,7 @@ from detector.pipeline import run_detection
 from detector.records import Post
 from detector.refresh import Cached, detect_incremental, plan
 from detector.simulate import SimulationParams, simulate
-from detector.store import account_creation, complete_datasets, slices
+from detector.store import account_creation, complete_datasets, make_engine, slices
 from detector.store.queries import delete_dataset
 from detector.store.retention import forget_cache, purge_before
 from detector.store.schema import IncrementalBandRow, IncrementalContentRow, IncrementalStateRow
@@ -316,6 +316,35 @@ def test_a_process_that_froze_its_own_objects_keeps_them_frozen(engine: Engine, 
         assert gc.get_freeze_count() > 0.9 * frozen       # a few freed since; none thawed
     finally:
         gc.unfreeze()
+
+
+def test_a_run_pauses_the_collector_and_hands_it_back(engine: Engine, tmp_path: Path) -> None:
+    """No collection while a run makes its millions of objects; the collector on again after
+    it, even when it fails; off still where the process had turned it off."""
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
+    gc.callbacks.append(count)
+    try:
+        run_detection(engine, incremental=True)
+        ingest(engine, tmp_path, _group(10, range(4, 7), 60, BASE))
+        assert gc.isenabled() and collections          # ingesting collected as usual
+        collections.clear()
+        assert run_detection(engine, incremental=True)[1].counts["incremental"] == 1
+        assert len(collections) <= 1 and gc.isenabled()  # at most the one on handing it back
+        with pytest.raises(Exception, match="no such table"):          # not a database of ours
+            run_detection(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+        assert gc.isenabled()
+        gc.disable()
+        run_detection(engine, incremental=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(count)
 
 
 def _group(n: int, accounts: range, seconds: float, text: str) -> list[Post]:
