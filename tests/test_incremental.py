@@ -328,6 +328,8 @@ def test_a_run_pauses_the_collector_and_hands_it_back(engine: Engine, tmp_path: 
             collections.append(info["generation"])
 
     ingest(engine, tmp_path, _group(1, range(1, 4), 0, BASE))
+    thresholds = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)           # Python's default (``cib`` raises it; tests may have)
     gc.callbacks.append(count)
     try:
         run_detection(engine, incremental=True)
@@ -345,6 +347,7 @@ def test_a_run_pauses_the_collector_and_hands_it_back(engine: Engine, tmp_path: 
     finally:
         gc.enable()
         gc.callbacks.remove(count)
+        gc.set_threshold(*thresholds)
 
 
 def _group(n: int, accounts: range, seconds: float, text: str) -> list[Post]:
