@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 
 from detector.aside import Pending, linked
-from detector.cluster import Campaign, ClusterParams, campaigns
+from detector.cluster import Campaign, ClusterParams, Clusters, campaigns
 from detector.coortweet import CoortweetParams, co_shares, events_of, network_graph, shares_of
 from detector.coortweet import weights_of as coordinated_network_of
 from detector.features import account_behaviour, campaign_features
@@ -193,6 +193,7 @@ class Ties:
     graph: nx.Graph
     groups: dict[int, str] = field(default_factory=dict)
     prints: Fingerprints = field(default_factory=lambda: Fingerprints({}, None))
+    clusters: Clusters = field(default_factory=dict)    # communities by component, see conclude
 
 
 @dataclass
@@ -244,9 +245,11 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
 
 def conclude(ties: Ties, facts: PostFacts, created: Mapping[AccountKey, datetime] | None = None,
              scorer: Scorer | None = None) -> Detection:
-    """Campaigns, scores and features from the ties (the stages after the graph)."""
+    """Campaigns, scores and features from the ties (the stages after the graph). The
+    communities of each component found before are taken from ``ties.clusters``, which is left
+    holding this graph's (``cluster.communities``)."""
     params, events, graph = ties.params, ties.events, ties.graph
-    found = campaigns(graph, events, params.graph, params.cluster)
+    found = campaigns(graph, events, params.graph, params.cluster, ties.clusters)
     for number, campaign in enumerate(found, start=1):
         campaign.campaign_id = f"{campaign.kind[0]}{number}"
     per_account = facts.per_account

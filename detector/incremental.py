@@ -36,6 +36,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
+from detector.cluster import Clusters
 from detector.detect import text_rows
 from detector.features import _Tally, behaviour_features
 from detector.fingerprint import Signatures, signatures
@@ -57,7 +58,7 @@ from detector.totals import Change, Delta, PairTotals, add_change, add_delta
 if TYPE_CHECKING:
     from detector.detect import DetectParams, Ties
 
-CACHE_VERSION = 7               # bump when the cache's meaning changes: older caches run full
+CACHE_VERSION = 8               # bump when the cache's meaning changes: older caches run full
 Content = tuple[str, str]       # (signal, key)
 Order = tuple[int, int]         # (position of the content's first post, rank among its keys)
 Tail = tuple[int, int]          # (number of the content's last occasion, position of its first post)
@@ -102,6 +103,7 @@ class State:
     app_users: dict[str, set[AccountKey]] = field(default_factory=lambda: defaultdict(set))
     packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since restored
     journal: Journal = field(default_factory=Journal)
+    clusters: Clusters = field(default_factory=dict)           # the last run's, see cluster.communities
 
 
 @dataclass
@@ -222,6 +224,7 @@ def build(posts: Sequence[Post], ties: Ties) -> tuple[State, list[tuple[str, str
         state.tails[content] = (tails[content][0], tails[content][1])
         add_delta(delta, content[0], pair_weights(events, params.graph), 1)
     state.pairs.apply(delta)
+    state.clusters = ties.clusters
     return state, rows, _buckets(ties, params)
 
 
@@ -531,8 +534,8 @@ def pack(state: State) -> bytes:
     tallies = [_tally_row(account, t) for account, t in state.tallies.items()]
     users = {client: sorted(accounts) for client, accounts in state.app_users.items()}
     pairs = (state.pairs.accounts, *state.pairs.arrays())
-    return _framed((CACHE_VERSION, state.posts, contents, pairs, tallies, users, state.tails),
-                   raw_arrays=True)
+    return _framed((CACHE_VERSION, state.posts, contents, pairs, tallies, users, state.tails,
+                    state.clusters), raw_arrays=True)
 
 
 _MAGIC = b"CIB\x01"                 # a framed blob; anything else is an older cache's zlib
@@ -584,8 +587,8 @@ def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
         loaded = _unframed(blob)  # our own blob, from pack
         if not isinstance(loaded, tuple) or loaded[:1] != (CACHE_VERSION,):
             return None
-        _, posts, contents, pairs, tallies, users, tails = loaded
-        state = State(posts, tails=tails, pairs=PairTotals(*pairs))
+        _, posts, contents, pairs, tallies, users, tails, clusters = loaded
+        state = State(posts, tails=tails, pairs=PairTotals(*pairs), clusters=clusters)
         state.tallies = {row[0]: row for row in tallies}      # unpacked when read: tally_of
         state.app_users.update({client: set(accounts) for client, accounts in users.items()})
         read: dict[Content, bytes | RawContent] = contents
@@ -601,7 +604,7 @@ def _replay(state: State, contents: dict[Content, bytes | RawContent], blob: byt
     loaded = _unframed(blob)  # our own blob, from pack_changes
     if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):
         raise ValueError(f"log row {number} is not a change of this cache version")
-    _, _, posts, steps, tallies, users, pairs = loaded
+    _, _, posts, steps, tallies, users, pairs, state.clusters = loaded
     for kind, content, packed, tail in steps:
         if kind == "tail":              # the events before the old tail's occasion, then these
             old = contents[content]
@@ -630,4 +633,4 @@ def pack_changes(state: State) -> bytes:
     tallies = [_tally_row(account, state.tallies[account]) for account in journal.accounts]
     pairs = [tuple(change) for change in journal.pairs]      # plain tuples of arrays
     return _framed((CACHE_VERSION, "changes", state.posts, journal.steps, tallies,
-                    journal.users, pairs))
+                    journal.users, pairs, state.clusters))     # clusters: a few hundred, whole

@@ -127,7 +127,7 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
     reader = SliceReader(engine)
     changes = update(state, new, params, reader)
     events = ordered_events(state)
-    ties = Ties(params, events, ties_graph(state, params.graph))
+    ties = Ties(params, events, ties_graph(state, params.graph), clusters=state.clusters)
     result = conclude(ties, _facts(engine, state, params, created), created, scorer)
     last = new[-1][1] if new else None
     mark = Watermark(cached.mark.params_hash, tuple(sorted({*cached.mark.datasets, *cached.fresh})),

@@ -1,11 +1,13 @@
-"""cluster.merge_overlapping: campaigns that share most members become one."""
+"""cluster: communities found per connected component; campaigns that share most members become one."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
 
-from detector.cluster import Campaign, _overlap, merge_overlapping
+import networkx as nx
+
+from detector.cluster import Campaign, ClusterParams, _overlap, communities, merge_overlapping
 from detector.link import AccountKey, Event, Participation
 
 T = datetime(2024, 5, 1, tzinfo=UTC)
@@ -68,3 +70,56 @@ def test_the_same_campaigns_as_comparing_every_pair() -> None:
         threshold = rng.choice([0.2, 0.5, 0.8])
         expected = _naive(found, threshold)
         assert _shape(merge_overlapping(found, threshold)) == expected
+
+
+def _ring(first: int, size: int, weight: float = 1.0) -> list[tuple[AccountKey, AccountKey, float]]:
+    people = [("twitter", f"{first + i:04d}") for i in range(size)]
+    return [(a, b, weight) for i, a in enumerate(people) for b in people[i + 1:]]
+
+
+def _graph(*parts: list[tuple[AccountKey, AccountKey, float]]) -> nx.Graph:
+    graph = nx.Graph()
+    for part in parts:
+        graph.add_weighted_edges_from(part)
+    return graph
+
+
+def _two_rings_joined() -> list[tuple[AccountKey, AccountKey, float]]:
+    """Two rings of six with one weak tie between them: one component, two communities."""
+    return [*_ring(1, 6), *_ring(11, 6), (("twitter", "0001"), ("twitter", "0011"), 0.2)]
+
+
+def test_a_component_splits_the_same_whatever_else_the_graph_holds() -> None:
+    """Louvain on the whole graph weighed a component against all the others: next to a big
+    unrelated one the two rings merged (a campaign changed with unrelated uploads)."""
+    params = ClusterParams()
+    alone = communities(_graph(_two_rings_joined()), params)
+    assert len(alone) == 2
+    crowd = _ring(100, 60, 5.0)                                   # 1,770 heavy ties elsewhere
+    beside = communities(_graph(crowd, _two_rings_joined()), params)
+    assert [g for g in beside if g[0][1] < "0100"] == alone
+    whole = nx.community.louvain_communities(_graph(crowd, _two_rings_joined()), seed=1)
+    assert sum(1 for c in whole if ("twitter", "0001") in c or ("twitter", "0011") in c) == 1
+
+
+def test_the_order_the_graph_was_built_in_changes_nothing() -> None:
+    edges = _two_rings_joined() + _ring(30, 5)
+    shuffled = edges[:]
+    random.Random(1).shuffle(shuffled)
+    flipped = [(b, a, w) for a, b, w in shuffled]
+    assert communities(_graph(flipped), ClusterParams()) == communities(_graph(edges), ClusterParams())
+
+
+def test_known_components_are_taken_and_the_rest_found_again() -> None:
+    params, known = ClusterParams(), dict[bytes, list[tuple[AccountKey, ...]]]()
+    first = communities(_graph(_two_rings_joined(), _ring(30, 5)), params, known)
+    assert len(known) == 2 and len(first) == 3
+    marker = (("twitter", "marker-a"), ("twitter", "marker-b"))
+    for digest, groups in known.items():                # the five-ring's entry, marked
+        if len(groups) == 1:
+            known[digest] = [marker]
+    changed = [*_two_rings_joined(), (("twitter", "0001"), ("twitter", "0012"), 0.2)]
+    again = communities(_graph(changed, _ring(30, 5)), params, known)
+    assert marker in again                               # taken as known, not found again
+    assert len(again) == 3 and len(known) == 2
+    assert communities(_graph(_ring(30, 5)), params, known) == [marker] and len(known) == 1
