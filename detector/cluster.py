@@ -88,10 +88,9 @@ Edge = tuple[AccountKey, AccountKey, float]
 
 def _component_edges(graph: nx.Graph) -> list[list[Edge]]:
     """Each connected component's ties, each as (lesser account, greater, weight), sorted."""
-    number: dict[AccountKey, int] = {}
-    for n, component in enumerate(nx.connected_components(graph)):
-        number.update(dict.fromkeys(component, n))
-    edges: list[list[Edge]] = [[] for _ in range(len(set(number.values())))]
+    components = list(nx.connected_components(graph))
+    number = {account: n for n, component in enumerate(components) for account in component}
+    edges: list[list[Edge]] = [[] for _ in components]
     for a, b, weight in graph.edges(data="weight"):
         edges[number[a]].append((a, b, weight) if a < b else (b, a, weight))
     return [sorted(part) for part in edges]

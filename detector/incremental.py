@@ -604,7 +604,8 @@ def _replay(state: State, contents: dict[Content, bytes | RawContent], blob: byt
     loaded = _unframed(blob)  # our own blob, from pack_changes
     if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):
         raise ValueError(f"log row {number} is not a change of this cache version")
-    _, _, posts, steps, tallies, users, pairs, state.clusters = loaded
+    _, _, posts, steps, tallies, users, pairs, clusters = loaded
+    state.clusters = clusters                   # whole in each row: the last row's hold
     for kind, content, packed, tail in steps:
         if kind == "tail":              # the events before the old tail's occasion, then these
             old = contents[content]
