@@ -70,16 +70,20 @@ def communities(graph: nx.Graph, params: ClusterParams,
 
     ``known`` maps a component's digest to its communities: those found in it are taken
     instead of running Louvain again (an incremental run changes a few components of
-    hundreds), and it is left holding those of this graph's components."""
-    found: Clusters = {}
-    for edges in _component_edges(graph):
-        digest = _digest(edges, params)
-        groups = known.get(digest) if known is not None else None
-        found[digest] = groups if groups is not None else _louvain(edges, params)
-    if known is not None:
+    hundreds), and it is left holding those of this graph's components. Without it no digest
+    is made (a run that keeps no cache)."""
+    if known is None:
+        found = [_louvain(edges, params) for edges in _component_edges(graph)]
+    else:
+        by_digest: Clusters = {}
+        for edges in _component_edges(graph):
+            digest = _digest(edges, params)
+            groups = known.get(digest)
+            by_digest[digest] = groups if groups is not None else _louvain(edges, params)
         known.clear()
-        known.update(found)
-    kept = [g for groups in found.values() for g in groups if len(g) >= params.min_members]
+        known.update(by_digest)
+        found = list(by_digest.values())
+    kept = [g for groups in found for g in groups if len(g) >= params.min_members]
     return sorted(kept, key=lambda g: (-len(g), g))
 
 

@@ -193,7 +193,7 @@ class Ties:
     graph: nx.Graph
     groups: dict[int, str] = field(default_factory=dict)
     prints: Fingerprints = field(default_factory=lambda: Fingerprints({}, None))
-    clusters: Clusters = field(default_factory=dict)    # communities by component, see conclude
+    clusters: Clusters | None = None    # communities by component, kept when given (see conclude)
 
 
 @dataclass
@@ -245,9 +245,9 @@ def detect(posts: Sequence[Post], params: DetectParams = DetectParams(),
 
 def conclude(ties: Ties, facts: PostFacts, created: Mapping[AccountKey, datetime] | None = None,
              scorer: Scorer | None = None) -> Detection:
-    """Campaigns, scores and features from the ties (the stages after the graph). The
-    communities of each component found before are taken from ``ties.clusters``, which is left
-    holding this graph's (``cluster.communities``)."""
+    """Campaigns, scores and features from the ties (the stages after the graph). When given,
+    ``ties.clusters`` gives the communities of components found before and is left holding
+    this graph's (``cluster.communities``)."""
     params, events, graph = ties.params, ties.events, ties.graph
     found = campaigns(graph, events, params.graph, params.cluster, ties.clusters)
     for number, campaign in enumerate(found, start=1):

@@ -224,7 +224,7 @@ def build(posts: Sequence[Post], ties: Ties) -> tuple[State, list[tuple[str, str
         state.tails[content] = (tails[content][0], tails[content][1])
         add_delta(delta, content[0], pair_weights(events, params.graph), 1)
     state.pairs.apply(delta)
-    state.clusters = ties.clusters
+    state.clusters = ties.clusters if ties.clusters is not None else {}
     return state, rows, _buckets(ties, params)
 
 

@@ -153,8 +153,11 @@ def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
     loaded = resolve_scorer(scorer)                 # while the child reads and fingerprints
     posts = list(iter_posts(engine, since, until))  # linking needs random access by index
     ties = tie(posts, params, pending)              # the child read and fingerprinted meanwhile
+    cache = cache and params.preset == "default"
+    if cache:
+        ties.clusters = {}                          # kept for the cache: see cluster.communities
     result = conclude(ties, post_facts(posts, ties.prints, created), created, loaded)
-    if cache and params.preset == "default":
+    if cache:
         refs = post_refs(engine, datasets)
         if len(refs) == len(posts):     # else a dataset completed meanwhile: no cache this time
             state, contents, buckets = build(posts, ties)
