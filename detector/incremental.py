@@ -58,7 +58,7 @@ from detector.totals import Change, Delta, PairTotals, add_change, add_delta
 if TYPE_CHECKING:
     from detector.detect import DetectParams, Ties
 
-CACHE_VERSION = 8               # bump when the cache's meaning changes: older caches run full
+CACHE_VERSION = 9               # bump when the cache's meaning changes: older caches run full
 Content = tuple[str, str]       # (signal, key)
 Order = tuple[int, int]         # (position of the content's first post, rank among its keys)
 Tail = tuple[int, int]          # (number of the content's last occasion, position of its first post)
@@ -461,24 +461,41 @@ def _at(us: int) -> datetime:
 
 
 def _pack_content(order: Order, events: list[Event]) -> bytes:
-    """One content's events as plain tuples (pickling dataclasses field by field costs 10x more)."""
-    return pickle.dumps((order, [
-        (e.start, e.end, tuple((*p.account, p.post_id, p.time) for p in e.participants),
-         e.key_posts, e.key_accounts, e.occasion) for e in events]), protocol=pickle.HIGHEST_PROTOCOL)
+    """One content's events, pickled as columns: each event's own fields, then its
+    participants' accounts (by number in the content's list of accounts: a ring's accounts
+    come back event after event), post ids and times. Tuples per participant took twice as
+    long to unpickle, and pickling dataclasses field by field costs 10x more."""
+    accounts: dict[AccountKey, int] = {}
+    numbers: list[int] = []
+    post_ids: list[str] = []
+    times: list[datetime] = []
+    heads = []
+    for e in events:
+        heads.append((e.start, e.end, e.key_posts, e.key_accounts, e.occasion, len(e.participants)))
+        for p in e.participants:
+            numbers.append(accounts.setdefault(p.account, len(accounts)))
+            post_ids.append(p.post_id)
+            times.append(p.time)
+    return pickle.dumps((order, heads, list(accounts), numbers, post_ids, times),
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
 
-RawContent = tuple[Order, list[tuple[Any, ...]]]   # a content as _pack_content pickles it
+Unpacked = tuple[Order, list[Event]]
 
 
-def _unpack_content(content: Content, blob: bytes | RawContent) -> tuple[Order, list[Event]]:
-    """A content's events from its blob, or from the blob's tuples already unpickled."""
+def _unpack_content(content: Content, blob: bytes | Unpacked) -> Unpacked:
+    """A content's events from its blob (:func:`_pack_content`), or as given when unpacked."""
+    if not isinstance(blob, bytes):
+        return blob
     signal, key = content
-    order, events = pickle.loads(blob) if isinstance(blob, bytes) else blob  # ours: _pack_content
-    return order, [Event(signal, key, start, end,
-                         tuple([Participation((platform, account), post_id, time)
-                                for platform, account, post_id, time in people]),
-                         key_posts, key_accounts, occasion)
-                   for start, end, people, key_posts, key_accounts, occasion in events]
+    order, heads, accounts, numbers, post_ids, times = pickle.loads(blob)  # ours: _pack_content
+    people = list(map(Participation, map(accounts.__getitem__, numbers), post_ids, times))
+    events, at = [], 0
+    for start, end, key_posts, key_accounts, occasion, count in heads:
+        events.append(Event(signal, key, start, end, tuple(people[at:at + count]),
+                            key_posts, key_accounts, occasion))
+        at += count
+    return order, events
 
 
 def _tally_row(account: AccountKey, t: Tally | TallyRow) -> TallyRow:
@@ -580,9 +597,9 @@ def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
     again on it, in order (``None``: a state of another cache version; ``ValueError``: a log
     row that is not a change of this version).
 
-    Contents stay as read while the log is replayed (pickled, or as plain tuples once a logged
-    step replaced their last occasions) and are made into events once, at the end: a content
-    the log replaced is never unpickled, and one it changed several times is made once."""
+    Contents stay pickled while the log is replayed, unless a logged step replaced their last
+    occasions, and are made into events at the end: a content the log replaced is never
+    unpickled."""
     with _no_collection():
         loaded = _unframed(blob)  # our own blob, from pack
         if not isinstance(loaded, tuple) or loaded[:1] != (CACHE_VERSION,):
@@ -591,7 +608,7 @@ def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
         state = State(posts, tails=tails, pairs=PairTotals(*pairs), clusters=clusters)
         state.tallies = {row[0]: row for row in tallies}      # unpacked when read: tally_of
         state.app_users.update({client: set(accounts) for client, accounts in users.items()})
-        read: dict[Content, bytes | RawContent] = contents
+        read: dict[Content, bytes | Unpacked] = contents
         for number, changes in enumerate(log, start=2):   # as the cache's rows
             _replay(state, read, changes, number)
         state.contents = {content: _unpack_content(content, value) for content, value in read.items()}
@@ -599,7 +616,7 @@ def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
     return state
 
 
-def _replay(state: State, contents: dict[Content, bytes | RawContent], blob: bytes, number: int) -> None:
+def _replay(state: State, contents: dict[Content, bytes | Unpacked], blob: bytes, number: int) -> None:
     """Make one log row's changes on a state being restored, its contents as read."""
     loaded = _unframed(blob)  # our own blob, from pack_changes
     if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):
@@ -608,10 +625,10 @@ def _replay(state: State, contents: dict[Content, bytes | RawContent], blob: byt
     state.clusters = clusters                   # whole in each row: the last row's hold
     for kind, content, packed, tail in steps:
         if kind == "tail":              # the events before the old tail's occasion, then these
-            old = contents[content]
-            order, events = pickle.loads(old) if isinstance(old, bytes) else old
+            order, events = _unpack_content(content, contents[content])
             first = state.tails[content][0]
-            contents[content] = (order, [e for e in events if e[5] < first] + pickle.loads(packed)[1])
+            contents[content] = (order, [e for e in events if e.occasion < first]
+                                 + _unpack_content(content, packed)[1])
             state.tails[content] = tail
         elif packed is None:
             contents.pop(content, None)

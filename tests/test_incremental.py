@@ -18,7 +18,16 @@ from detector.cli import main
 from detector.detect import Detection, DetectParams
 from detector.errors import CacheOutdated, DamagedCache
 from detector.graph import Pair
-from detector.incremental import State, all_tallies, per_account, tally_of, thaw
+from detector.incremental import (
+    State,
+    _pack_content,
+    _unpack_content,
+    all_tallies,
+    per_account,
+    tally_of,
+    thaw,
+)
+from detector.link import Event, Participation
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
@@ -127,6 +136,21 @@ def test_updates_kept_as_a_log_give_what_a_full_run_gives(engine: Engine, tmp_pa
     assert all_tallies(rebuilt[1]) == all_tallies(cached[1])
     assert rebuilt[1].app_users == cached[1].app_users
     assert _pair_totals(rebuilt[1]) == pytest.approx(_pair_totals(cached[1]), abs=1e-9)
+
+
+def test_a_content_packed_and_unpacked_is_the_same() -> None:
+    """Columns of participants, accounts by number: repeated accounts, one-post events and
+    an empty content come back as they were."""
+    at = post(1).created_at
+    ring = [Participation(("twitter", name), f"p{i}", at + timedelta(seconds=i))
+            for i, name in enumerate(["a", "b", "a", "c", "b"])]
+    events = [Event("repost", "42", at, at + timedelta(seconds=1), tuple(ring[:2]), 9, 4, 0),
+              Event("repost", "42", ring[2].time, ring[4].time, tuple(ring[2:]), 9, 4, 1),
+              Event("repost", "42", at, at, (ring[0],), 1, 1, 3)]
+    order, back = _unpack_content(("repost", "42"), _pack_content((7, 1), events))
+    assert (order, back) == ((7, 1), events)
+    assert back[1].participants[0].account is back[0].participants[0].account  # shared, not copied
+    assert _unpack_content(("text", "t0"), _pack_content((0, 0), [])) == ((0, 0), [])
 
 
 def test_loaded_tallies_are_unpacked_when_read(engine: Engine, tmp_path: Path) -> None:
