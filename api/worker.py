@@ -22,6 +22,7 @@ from api.settings import Settings
 from detector.jobs import JobSettings, discard_finished_uploads, execute_job
 from detector.model import load_scorer
 from detector.privacy import load_key
+from detector.refresh import WarmCache
 from detector.store.jobs import (
     create_job,
     get_job,
@@ -43,7 +44,8 @@ def job_settings(settings: Settings) -> JobSettings:
                        heartbeat_s=min(settings.heartbeat_s, settings.job_lease_s / 4),
                        max_ratio=settings.max_ratio,
                        scorer=load_scorer(settings.model_path, log.warning),
-                       pseudonymizer=key, retention=retention, incremental=settings.incremental)
+                       pseudonymizer=key, retention=retention, incremental=settings.incremental,
+                       warm=WarmCache() if settings.incremental else None)
 
 
 def queue_purge(engine: Engine, enqueue: Callable[[int], object], retention: timedelta | None) -> int | None:

@@ -26,6 +26,7 @@ from detector.load import IngestOptions, IngestReport, ingest_file
 from detector.model import Scorer
 from detector.pipeline import DEFAULT, run_detection
 from detector.privacy import Pseudonymizer
+from detector.refresh import WarmCache
 from detector.store.jobs import Job, claim_job, finish_job, finished_uploads, update_job
 from detector.store.queries import delete_dataset
 from detector.store.relations import count_posts
@@ -51,6 +52,7 @@ class JobSettings:
     pseudonymizer: Pseudonymizer | None = None   # uploads' accounts get keyed pseudonyms
     retention: timedelta | None = None           # purge jobs remove posts older than this
     incremental: bool = False                    # detection keeps and updates its cache
+    warm: WarmCache | None = None                # ... kept loaded between jobs (see refresh)
 
 
 def worker_name() -> str:
@@ -106,7 +108,7 @@ def _ingest(engine: Engine, job: Job, worker: str, settings: JobSettings) -> Ing
 def _detect(engine: Engine, job: Job, worker: str, settings: JobSettings) -> int:
     update_job(engine, job.id, worker, stage="detecting", percent=READING_SHARE + 5)
     detection_id, _ = run_detection(engine, settings.detect, scorer=settings.scorer,
-                                    incremental=settings.incremental)
+                                    incremental=settings.incremental, warm=settings.warm)
     return detection_id
 
 

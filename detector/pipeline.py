@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from detector.detect import Detection, DetectParams
 from detector.incremental import thaw
 from detector.model import Scorer, ScorerSource, resolve_scorer
-from detector.refresh import Cached, detect_full, detect_incremental, plan
+from detector.refresh import Cached, WarmCache, detect_full, detect_incremental, plan
 from detector.store import account_creation, complete_datasets, refresh_statistics
 from detector.store.detections import save_detection
 from detector.store.lookup import DETECTION_BATCH, update_lookup_index
@@ -48,7 +48,7 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
                   since: datetime | None = None,
                   until: datetime | None = None,
                   scorer: ScorerSource = None, *, full: bool = False,
-                  incremental: bool = False) -> tuple[int, Detection]:
+                  incremental: bool = False, warm: WarmCache | None = None) -> tuple[int, Detection]:
     """Detect on the posts of complete datasets in ``[since, until)`` and store the run; the
     trained ``scorer`` (see ``detector.model.load_scorer``) scores when given, else the rule; a
     ``DeferredScorer`` is loaded once the fingerprinting child is started.
@@ -56,12 +56,14 @@ def run_detection(engine: Engine, params: DetectParams = DEFAULT,
     With ``incremental``, a full run keeps a cache of its events and pair totals, and later runs
     update it (:mod:`detector.refresh`) when it explains what changed since, unless ``full``.
     Off by default: keeping the cache doubles a full run's time. ``result.path`` and
-    ``result.counts`` say which ran.
+    ``result.counts`` say which ran. A long-lived process passes the same ``warm`` to each
+    run: the cache stays loaded between them (:class:`detector.refresh.WarmCache`).
 
     Every run also brings the text-lookup index up to date (``detector.store.lookup``), with
     the normal forms and signatures its fingerprinting made when it can."""
     with _collector_paused():
-        return _run(engine, params, since, until, scorer, full=full, incremental=incremental)
+        return _run(engine, params, since, until, scorer, full=full, incremental=incremental,
+                    warm=warm)
 
 
 @contextmanager
@@ -81,20 +83,23 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _run(engine: Engine, params: DetectParams, since: datetime | None, until: datetime | None,
-         scorer: ScorerSource, *, full: bool, incremental: bool) -> tuple[int, Detection]:
+         scorer: ScorerSource, *, full: bool, incremental: bool,
+         warm: WarmCache | None) -> tuple[int, Detection]:
     datasets = complete_datasets(engine)
     created = account_creation(engine)
     cached = (plan(engine, params, datasets, windowed=since is not None or until is not None,
-                   full=full) if incremental else "incremental updates not asked for")
+                   full=full, warm=warm) if incremental else "incremental updates not asked for")
     if isinstance(cached, Cached):
-        result, extra = detect_incremental(engine, params, cached, created, resolve_scorer(scorer))
-        result.path = (f"incremental: {extra['new_posts']:,} new posts, "
-                       f"{extra['contents_touched']:,} contents touched")
+        result, extra = detect_incremental(engine, params, cached, created, resolve_scorer(scorer),
+                                           warm)
+        result.path = (f"incremental{' (cache kept loaded)' if cached.kept else ''}: "
+                       f"{extra['new_posts']:,} new posts, {extra['contents_touched']:,} contents touched")
         if not extra.pop("cache_saved"):
             result.path += "; the cache was left as another run wrote it meanwhile"
     else:
         result, extra = detect_full(engine, params, datasets, since, until, created, scorer,
-                                    cache=incremental and since is None and until is None)
+                                    cache=incremental and since is None and until is None,
+                                    warm=warm)
         result.path = f"full: {cached}"
     result.counts |= {"incremental": int(isinstance(cached, Cached))} | extra
     used = versions() | scorer_versions(resolve_scorer(scorer))

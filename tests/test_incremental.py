@@ -31,9 +31,9 @@ from detector.link import Event, Participation
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
-from detector.refresh import Cached, detect_incremental, plan
+from detector.refresh import Cached, WarmCache, detect_incremental, plan
 from detector.simulate import SimulationParams, simulate
-from detector.store import account_creation, complete_datasets, make_engine, slices
+from detector.store import account_creation, complete_datasets, make_engine, migrate, slices
 from detector.store.queries import delete_dataset
 from detector.store.retention import forget_cache, purge_before
 from detector.store.schema import IncrementalBandRow, IncrementalContentRow, IncrementalStateRow
@@ -103,6 +103,76 @@ def test_updates_in_a_row_give_what_a_full_run_gives(engine: Engine, tmp_path: P
         assert incremental.counts["incremental"] == 1
     _, full = run_detection(engine, full=True, incremental=True)
     assert_same(incremental, full)
+
+
+def _in_three(engine: Engine, folder: Path, posts: Sequence[Post],
+              warm: WarmCache | None) -> Detection:
+    """A full run keeping the cache on the first part of ``posts``, then two updates."""
+    first, second = (posts[0].created_at + timedelta(days=1, hours=h) for h in (20, 33))
+    ingest(engine, folder, [p for p in posts if p.created_at < first])
+    run_detection(engine, incremental=True, warm=warm)
+    for part in ([p for p in posts if first <= p.created_at < second],
+                 [p for p in posts if p.created_at >= second]):
+        ingest(engine, folder, part)
+        _, incremental = run_detection(engine, incremental=True, warm=warm)
+        assert incremental.counts["cache_kept_loaded"] == int(warm is not None)
+    return incremental
+
+
+def _log_sizes(engine: Engine) -> list[int]:
+    """The size of the cache's rows after the state row (its log)."""
+    with engine.connect() as c:
+        return list(c.execute(select(func.length(IncrementalStateRow.blob))
+                              .where(IncrementalStateRow.id > 1)
+                              .order_by(IncrementalStateRow.id)).scalars())
+
+
+@pytest.mark.parametrize(("most", "rows"), [(3, 3), (1, 1)], ids=["logged", "written whole"])
+def test_a_cache_kept_loaded_is_the_one_stored(engine: Engine, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch, most: int,
+                                               rows: int) -> None:
+    """A worker's runs take the cache as the last one left it in memory, and it stays what
+    loading the stored cache gives: a full run's, then each update's (the log's rows only
+    its changes since, as rows of runs that each loaded the cache; or the state written whole)."""
+    monkeypatch.setattr(slices, "LOG_ROWS", most)
+    monkeypatch.setattr(slices, "LOG_SHARE", 1e9)
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=5)).posts
+    warm = WarmCache()
+    incremental = _in_three(engine, tmp_path, posts, warm)
+    assert incremental.path.startswith("incremental (cache kept loaded): ")
+    kept, stored = warm.take(engine), load_state(engine)
+    assert kept is not None and stored is not None and kept[0] == stored[0]
+    assert kept[1].contents == stored[1].contents and kept[1].tails == stored[1].tails
+    assert all_tallies(kept[1]) == all_tallies(stored[1]) and kept[1].clusters == stored[1].clusters
+    assert _pair_totals(kept[1]) == pytest.approx(_pair_totals(stored[1]), abs=1e-9)
+    cold = make_engine(f"sqlite:///{tmp_path / 'cold.db'}")
+    migrate(cold)
+    _in_three(cold, tmp_path, posts, None)
+    assert _log_sizes(engine) == _log_sizes(cold) and len(_log_sizes(cold)) == rows - 1
+    cold.dispose()
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert_same(incremental, full)
+
+
+def test_a_cache_written_by_another_process_is_loaded_again(engine: Engine, tmp_path: Path) -> None:
+    """What one process keeps is stale once another wrote the cache (an update, or a deletion
+    that drops it): the next run loads the stored one."""
+    posts = simulate(SimulationParams(accounts=300, days=3, seed=5)).posts
+    cuts = [posts[0].created_at + timedelta(days=1, hours=h) for h in (20, 33)]
+    warm = WarmCache()
+    ingest(engine, tmp_path, [p for p in posts if p.created_at < cuts[0]])
+    run_detection(engine, incremental=True, warm=warm)
+    ingest(engine, tmp_path, [p for p in posts if cuts[0] <= p.created_at < cuts[1]])
+    _, elsewhere = run_detection(engine, incremental=True)          # no warm: another process
+    assert elsewhere.counts["cache_kept_loaded"] == 0
+    last = ingest(engine, tmp_path, [p for p in posts if p.created_at >= cuts[1]])
+    _, incremental = run_detection(engine, incremental=True, warm=warm)
+    assert incremental.path.startswith("incremental: ")             # loaded, not the stale one
+    _, full = run_detection(engine, full=True, incremental=True)
+    assert_same(incremental, full)
+    delete_dataset(engine, last)                                    # drops the stored cache
+    _, after = run_detection(engine, incremental=True, warm=warm)
+    assert after.path == "full: no cache yet"
 
 
 @pytest.mark.parametrize(("share", "most", "rows"), [(1e9, 3, 4), (0.0, 3, 1), (1e9, 2, 1)],

@@ -136,9 +136,10 @@ def _bulk(c: Connection, into: str, types: Sequence[str], columns: Sequence[list
 
 
 def save_full(engine: Engine, mark: Watermark, state: State, contents: Sequence[tuple[str, str, int]],
-              refs: Sequence[int], buckets: npt.NDArray[np.int64]) -> None:
+              refs: Sequence[int], buckets: npt.NDArray[np.int64]) -> Stamp:
     """Replace the cache with a full run's: ``refs[position]`` is the post at each position,
-    ``buckets`` rows ``(band, band key, first position, last position)``."""
+    ``buckets`` rows ``(band, band key, first position, last position)``. Returns the stamp
+    of the row written."""
     rows = sorted((key_hash(signal, key), position, signal, refs[position], key)
                   for signal, key, position in contents)    # in key order: sequential b-tree inserts
     with engine.begin() as c:
@@ -147,6 +148,7 @@ def save_full(engine: Engine, mark: Watermark, state: State, contents: Sequence[
         ordered = buckets[np.lexsort((buckets[:, 1], buckets[:, 0]))]
         _bulk(c, _BANDS, _BAND_TYPES, [ordered[:, i].tolist() for i in range(4)])
         c.execute(_table(IncrementalStateRow).insert(), _state_values(mark, pack(state)))
+        return _written(c)
 
 
 _OUTDATED = ("posts were removed during this run (a dataset deleted or posts purged at the same "
@@ -157,6 +159,19 @@ def _stamp(c: Connection) -> Stamp | None:
     row = c.execute(select(IncrementalStateRow.id, IncrementalStateRow.created_at)
                     .order_by(IncrementalStateRow.id.desc()).limit(1)).first()
     return (row.id, row.created_at) if row else None
+
+
+def _written(c: Connection) -> Stamp:
+    stamp = _stamp(c)
+    assert stamp is not None, "the row was written in this transaction"
+    return stamp
+
+
+def cache_stamp(engine: Engine) -> Stamp | None:
+    """The stamp of the cache's last row (``None``: no cache): another one than a state's
+    ``read_from`` means the cache was written since that state was loaded or saved."""
+    with engine.connect() as c:
+        return _stamp(c)
 
 
 def _lock(c: Connection) -> None:
@@ -172,11 +187,11 @@ def _lock(c: Connection) -> None:
 
 
 def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes,
-                read_from: Stamp | None) -> bool:
+                read_from: Stamp | None) -> Stamp | None:
     """Write an incremental run's changes and its new state, in one transaction, if the cache
-    is still the one read (``read_from``, its last row when loaded); else write nothing and
-    return ``False``: another run updated or remade it meanwhile, and these changes were made
-    on the cache before it.
+    is still the one read (``read_from``, its last row when loaded), and return the stamp of
+    the row written; else write nothing and return ``None``: another run updated or remade it
+    meanwhile, and these changes were made on the cache before it.
 
     Raises :class:`CacheOutdated` when the cache is gone: posts were deleted or purged during
     the run, and its result may cite them."""
@@ -186,7 +201,7 @@ def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes,
         if now is None:
             raise CacheOutdated(_OUTDATED)
         if now != read_from:
-            return False
+            return None
         for old, label in changes.relabelled.items():
             c.execute(update(IncrementalContentRow)
                       .where(IncrementalContentRow.key_hash == key_hash("text", f"t{old}"),
@@ -208,7 +223,7 @@ def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes,
                        if (band, key) not in known)
         _bulk(c, _BANDS, _BAND_TYPES, [list(column) for column in zip(*fresh, strict=True)])
         _save_state(c, mark, state)
-    return True
+        return _written(c)
 
 
 def _save_state(c: Connection, mark: Watermark, state: State) -> None:
