@@ -4,6 +4,7 @@ component on its own), plus relays."""
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -102,8 +103,9 @@ def _component_edges(graph: nx.Graph) -> list[list[Edge]]:
 
 def _digest(edges: list[Edge], params: ClusterParams) -> bytes:
     """What a component's communities depend on: its ties, the seed, the resolution and the
-    Louvain of this networkx."""
-    made = repr((nx.__version__, params.seed, params.resolution, edges)).encode()
+    Louvain of this networkx. Marshal's version 2 writes the same bytes for the same values
+    (no references between objects, floats exactly) in a third of the time repr took."""
+    made = marshal.dumps((nx.__version__, params.seed, params.resolution, edges), 2)
     return hashlib.blake2b(made, digest_size=16).digest()
 
 

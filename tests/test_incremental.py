@@ -21,13 +21,14 @@ from detector.graph import Pair
 from detector.incremental import (
     State,
     _pack_content,
+    _unframed,
     _unpack_content,
     all_tallies,
     per_account,
     tally_of,
     thaw,
 )
-from detector.link import Event, Participation
+from detector.link import AccountKey, Event, Participation
 from detector.load import IngestOptions, ingest_file
 from detector.pipeline import run_detection
 from detector.records import Post
@@ -119,12 +120,16 @@ def _in_three(engine: Engine, folder: Path, posts: Sequence[Post],
     return incremental
 
 
-def _log_sizes(engine: Engine) -> list[int]:
-    """The size of the cache's rows after the state row (its log)."""
+def _logged(engine: Engine) -> list[tuple[list[tuple[str, tuple[str, str]]], list[AccountKey], int]]:
+    """What each row of the cache's log (after the state row) holds: its content steps, the
+    accounts whose tallies it sets and its number of pair changes."""
     with engine.connect() as c:
-        return list(c.execute(select(func.length(IncrementalStateRow.blob))
-                              .where(IncrementalStateRow.id > 1)
-                              .order_by(IncrementalStateRow.id)).scalars())
+        blobs = c.execute(select(IncrementalStateRow.blob).where(IncrementalStateRow.id > 1)
+                          .order_by(IncrementalStateRow.id)).scalars().all()
+    rows = [_unframed(blob) for blob in blobs]
+    return [(sorted((kind, content) for kind, content, _, _ in steps),
+             sorted(row[0] for row in tallies), len(pairs))
+            for _, _, _, steps, tallies, _, pairs, _ in rows]
 
 
 @pytest.mark.parametrize(("most", "rows"), [(3, 3), (1, 1)], ids=["logged", "written whole"])
@@ -148,7 +153,7 @@ def test_a_cache_kept_loaded_is_the_one_stored(engine: Engine, tmp_path: Path,
     cold = make_engine(f"sqlite:///{tmp_path / 'cold.db'}")
     migrate(cold)
     _in_three(cold, tmp_path, posts, None)
-    assert _log_sizes(engine) == _log_sizes(cold) and len(_log_sizes(cold)) == rows - 1
+    assert _logged(engine) == _logged(cold) and len(_logged(cold)) == rows - 1
     cold.dispose()
     _, full = run_detection(engine, full=True, incremental=True)
     assert_same(incremental, full)

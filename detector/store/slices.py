@@ -202,11 +202,13 @@ def save_update(engine: Engine, mark: Watermark, state: State, changes: Changes,
             raise CacheOutdated(_OUTDATED)
         if now != read_from:
             return None
-        for old, label in changes.relabelled.items():
+        relabelled = [{"r_old": key_hash("text", f"t{old}"), "r_hash": key_hash("text", f"t{label}"),
+                       "r_key": f"t{label}"} for old, label in sorted(changes.relabelled.items())]
+        if relabelled:                  # one statement, many parameter sets (one each: 0.3 s)
             c.execute(update(IncrementalContentRow)
-                      .where(IncrementalContentRow.key_hash == key_hash("text", f"t{old}"),
+                      .where(IncrementalContentRow.key_hash == bindparam("r_old"),
                              IncrementalContentRow.signal == "text")
-                      .values(key_hash=key_hash("text", f"t{label}"), key=f"t{label}"))
+                      .values(key_hash=bindparam("r_hash"), key=bindparam("r_key")), relabelled)
         rows = sorted((key_hash(signal, key), position, signal, ref, key)
                       for signal, key, position, ref in changes.contents)
         _bulk(c, _CONTENTS, _CONTENT_TYPES, [list(column) for column in zip(*rows, strict=True)])
