@@ -137,14 +137,20 @@ def main() -> int:
     del before                    # each run below starts from a heap as clean as a new `cib`'s
     gc.collect()
     ingests: list[float] = []
+    ingested: list[int] = []
     steps: list[tuple[float, float, str, int]] = []
     for path in slices:
-        ingests.append(timed(partial(ingest_file, engine, path, IngestOptions(parallel=False)))[0])
-        shutil.copyfile(work, copy)                # as a new process finds it: loads the cache
+        seconds, report = timed(partial(ingest_file, engine, path, IngestOptions(parallel=False)))
+        ingests.append(seconds)
+        ingested.append(report.stored)
+        with engine.connect() as c:                # the write-ahead log into the file, then
+            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copyfile(work, copy)                # a copy as a new process finds it
         cold_engine = open_database(f"sqlite:///{copy}")
         gc.collect()
         cold, (_, loaded) = timed(lambda: run_detection(cold_engine, incremental=True))  # noqa: B023
         assert loaded.counts.get("cache_kept_loaded") == 0, loaded.path
+        assert loaded.counts.get("new_posts") == ingested[-1], loaded.path
         cold_engine.dispose()
         copy.unlink()
         del loaded

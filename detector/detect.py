@@ -132,11 +132,22 @@ def fingerprint_texts(posts: Sequence[Textual], params: DetectParams,
     return groups, Fingerprints(row_of, sigs, rows)
 
 
+def text_pairs(found: Sequence[Campaign]) -> list[tuple[str, str]]:
+    """(first post, post) of each post of the campaigns' text events: what text evidence shows
+    the similarity of."""
+    return [(event.participants[0].post_id, p.post_id) for campaign in found
+            for event in campaign.events if event.signal == "text" for p in event.participants]
+
+
 def _similarities(found: Sequence[Campaign], prints: Fingerprints) -> dict[tuple[str, str], float]:
-    """For text evidence: each post's similarity to the first post of its event (rounded to 4
-    places), compared in one array step: a post at a time took 0.6 s at 3M posts."""
-    pairs = [(event.participants[0].post_id, p.post_id) for campaign in found
-             for event in campaign.events if event.signal == "text" for p in event.participants]
+    """For text evidence: each post's similarity to the first post of its event."""
+    return pair_similarities(text_pairs(found), prints)
+
+
+def pair_similarities(pairs: Sequence[tuple[str, str]],
+                      prints: Fingerprints) -> dict[tuple[str, str], float]:
+    """The similarity of the posts of each pair (rounded to 4 places) whose posts both have a
+    signature, compared in one array step: a pair at a time took 0.6 s at 3M posts."""
     row_of = prints.row_of
     known = [(first, post) for first, post in pairs if first in row_of and post in row_of]
     if not known:

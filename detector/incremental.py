@@ -104,6 +104,7 @@ class State:
     packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since restored
     journal: Journal = field(default_factory=Journal)
     clusters: Clusters = field(default_factory=dict)           # the last run's, see cluster.communities
+    similar: dict[tuple[str, str], float | None] = field(default_factory=dict)  # see refresh._facts
 
 
 @dataclass
@@ -113,7 +114,6 @@ class Changes:
     contents: list[tuple[str, str, int, int]] = field(default_factory=list)  # signal, key, pos, ref
     relabelled: dict[int, int] = field(default_factory=dict)   # old text label -> new label
     buckets: dict[Bucket, tuple[int, int]] = field(default_factory=dict)  # -> (first, last) pos
-    existing: set[Bucket] = field(default_factory=set)          # of those, the ones stored before
     touched: int = 0
 
 
@@ -281,8 +281,8 @@ def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
     start, posts = state.posts, [post for _, post in new]
     for post in posts:
         _tally(state, post)
-    labels, relabelled, buckets, existing = _text_groups(posts, start, params, reader)
-    changes = Changes(relabelled=relabelled, buckets=buckets, existing=existing)
+    labels, relabelled, buckets = _text_groups(posts, start, params, reader)
+    changes = Changes(relabelled=relabelled, buckets=buckets)
     groups = {i: f"t{label}" for i, label in labels.items()}
     added: dict[Content, list[int]] = defaultdict(list)
     for i, signal, key, _ in _carried(posts, groups, params):
@@ -390,18 +390,18 @@ def _set(state: State, content: Content, now: tuple[Order, list[Event], Tail] | 
 
 
 def _text_groups(posts: Sequence[Post], start: int, params: DetectParams, reader: CacheReader,
-                 ) -> tuple[dict[int, int], dict[int, int], dict[Bucket, tuple[int, int]], set[Bucket]]:
+                 ) -> tuple[dict[int, int], dict[int, int], dict[Bucket, tuple[int, int]]]:
     """Text group label of each new fingerprinted post, old labels merged into others, and the
     buckets' new ends. The pairs checked are those ``near_duplicate_pairs`` checks: each new row
     with its bucket's first row and with the row before it."""
     chosen, texts = _text_rows(posts, params)
     if not chosen:
-        return {}, {}, {}, set()
+        return {}, {}, {}
     sigs = signatures(texts, params.fingerprint, normalized=True)
     keys, empty = bucket_keys(sigs, params).tolist(), _empty(sigs)
     live = [row for row in range(len(chosen)) if not empty[row]]
     ends = reader.bucket_ends(sorted({(band, key) for row in live for band, key in enumerate(keys[row])}))
-    existing, changed = set(ends), dict[Bucket, tuple[int, int]]()
+    changed: dict[Bucket, tuple[int, int]] = {}
     pairs: set[tuple[int, int]] = set()          # (earlier position, new row)
     for row in live:
         at = start + chosen[row]
@@ -428,7 +428,7 @@ def _text_groups(posts: Sequence[Post], start: int, params: DetectParams, reader
             parent[max(ra, rb)] = min(ra, rb)
     labels = {i: find(start + i) for i in chosen}
     relabelled = {x: find(x) for x in parent if x < start and find(x) != x}
-    return labels, relabelled, changed, existing
+    return labels, relabelled, changed
 
 
 def _verified_pairs(pairs: set[tuple[int, int]], sigs: Signatures, chosen: Sequence[int], start: int,

@@ -150,6 +150,8 @@ def test_a_cache_kept_loaded_is_the_one_stored(engine: Engine, tmp_path: Path,
     assert kept[1].contents == stored[1].contents and kept[1].tails == stored[1].tails
     assert all_tallies(kept[1]) == all_tallies(stored[1]) and kept[1].clusters == stored[1].clusters
     assert _pair_totals(kept[1]) == pytest.approx(_pair_totals(stored[1]), abs=1e-9)
+    measured = {pair: value for pair, value in kept[1].similar.items() if value is not None}
+    assert measured == incremental.similarity and measured      # the next run starts from them
     cold = make_engine(f"sqlite:///{tmp_path / 'cold.db'}")
     migrate(cold)
     _in_three(cold, tmp_path, posts, None)
