@@ -545,12 +545,9 @@ def thaw() -> None:
 
 def pack(state: State) -> bytes:
     """The state, pickled: each content's events apart, so that an update re-packs only the
-    contents it changed, and the pair totals as arrays (kept raw: see :func:`_framed`). Each
-    content's blob stays in ``state.packed``: a state kept loaded (``refresh.WarmCache``) then
-    packs again only the contents changed since, as one loaded from its blobs does."""
+    contents it changed, and the pair totals as arrays (kept raw: see :func:`_framed`)."""
     contents = {content: state.packed.get(content) or _pack_content(*entry)
                 for content, entry in state.contents.items()}
-    state.packed = dict(contents)
     tallies = [_tally_row(account, t) for account, t in state.tallies.items()]
     users = {client: sorted(accounts) for client, accounts in state.app_users.items()}
     pairs = (state.pairs.accounts, *state.pairs.arrays())
