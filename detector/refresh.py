@@ -71,7 +71,7 @@ class Cached:
 class WarmCache:
     """The incremental cache as the last run of this process left it, kept loaded for the
     next one: for a long-lived process (the API's job worker), where loading it again took
-    3.6 s of each run at 3M posts. A run takes it only while the database's cache is still
+    2.2 s of each run at 3M posts. A run takes it only while the database's cache is still
     the one this process wrote (its last row's stamp); else it loads the stored one. One run
     at a time holds it: another started meanwhile loads its own."""
 
@@ -202,9 +202,9 @@ def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
                 created: Mapping[AccountKey, datetime] | None, scorer: ScorerSource,
                 *, cache: bool, warm: WarmCache | None = None) -> tuple[Detection, dict[str, int]]:
     """A full run (what ``detect`` gives), making the cache anew when ``cache`` (and keeping
-    it loaded in ``warm``). Returns once
-    the fingerprinting child has indexed the texts it read for lookups (it does so while this
-    process concludes): storing the run after it never waits on SQLite's one writer."""
+    it loaded in ``warm``). Returns once the fingerprinting child has indexed the texts it read
+    for lookups (it does so while this process concludes): storing the run after it never
+    waits on SQLite's one writer."""
     url = engine.url.render_as_string(hide_password=False)
     pending = fingerprint_stored(url, count_posts_between(engine, since, until), since, until,
                                  params)
