@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+import marshal
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, func, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from detector.store.bulk import insert_columns, insert_rows
+from detector.store.bulk import insert_columns, insert_many, insert_rows
 from detector.store.schema import (
     AccountScoreRow,
     CampaignMemberRow,
@@ -22,6 +25,8 @@ from detector.store.schema import (
 )
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from detector.cluster import Campaign
     from detector.detect import Detection
 
@@ -40,12 +45,13 @@ def _representative(campaign: Campaign, texts: dict[str, str]) -> str:
     return ""
 
 
-def _campaign_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
+def _campaign_rows(detection_id: int, result: Detection, digests: Sequence[str]) -> list[dict[str, Any]]:
     return [{"detection_id": detection_id, "campaign_id": c.campaign_id, "rank": rank,
              "kind": c.kind, "score": c.score, "size": len(c.members), "start": c.start,
              "end": c.end, "signals": c.signals, "events": len(c.events),
-             "representative_text": _representative(c, result.texts), "features": c.features}
-            for rank, c in enumerate(result.campaigns, start=1)]
+             "representative_text": _representative(c, result.texts), "features": c.features,
+             "evidence_digest": digest}
+            for rank, (c, digest) in enumerate(zip(result.campaigns, digests, strict=True), start=1)]
 
 
 def _member_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
@@ -63,60 +69,167 @@ def _score_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
             for s in result.scores.values()]
 
 
-_EVIDENCE = ("campaign_id", "event", "signal", "content_key", "event_size",   # one per event
+_EVIDENCE = ("event", "signal", "content_key", "event_size",                 # one per event
              "platform", "account_id", "post_id", "posted_at", "delay_s", "similarity")
+_TIE = ("platform_a", "account_a", "platform_b", "account_b", "weight", "contents", "signals")
 
 
-def _evidence_columns(detection_id: int, result: Detection) -> dict[str, list[Any]]:
-    """A row per post of each campaign's first ``MAX_EVENTS_PER_CAMPAIGN`` events, as columns:
-    at 3M posts 325k rows, made as dicts in 0.9 s, as columns in a third of that."""
-    columns: dict[str, list[Any]] = {name: [] for name in _EVIDENCE}
-    (campaign_ids, numbers, signals, keys, sizes,
-     platforms, accounts, post_ids, times, delays, similarities) = columns.values()
-    similar = result.similarity
-    for campaign in result.campaigns:
-        events = campaign.ranked_events()[:MAX_EVENTS_PER_CAMPAIGN]
-        for number, event in enumerate(events, start=1):
-            people, start = event.participants, event.start
-            first, count = people[0].post_id, len(people)
-            for column, value in ((campaign_ids, campaign.campaign_id), (numbers, number),
-                                  (signals, event.signal), (keys, event.key), (sizes, event.size)):
-                column.extend([value] * count)
-            for p in people:
-                platforms.append(p.account[0])
-                accounts.append(p.account[1])
-                post_ids.append(p.post_id)
-                times.append(p.time)
-                delays.append((p.time - start).total_seconds())
-                similarities.append(similar.get((first, p.post_id)))
-    return {"detection_id": [detection_id] * len(post_ids)} | columns
+def _digest(value: Any, size: int) -> bytes:
+    """Of plain values (str, int, float, None, in lists and tuples): marshal's version 2 writes
+    the same bytes for the same values."""
+    return hashlib.blake2b(marshal.dumps(value, 2), digest_size=size).digest()
 
 
-def _tie_columns(detection_id: int, result: Detection) -> dict[str, list[Any]]:
-    edges = list(result.graph.edges(data=True))
-    return {"detection_id": [detection_id] * len(edges),
-            "platform_a": [a[0] for a, _, _ in edges], "account_a": [a[1] for a, _, _ in edges],
-            "platform_b": [b[0] for _, b, _ in edges], "account_b": [b[1] for _, b, _ in edges],
-            "weight": [d["weight"] for _, _, d in edges],
-            "contents": [d["contents"] for _, _, d in edges],
-            "signals": [d["signals"] for _, _, d in edges]}
+def _evidence(campaign: Campaign, similar: Mapping[tuple[str, str], float]) -> list[list[Any]]:
+    """A campaign's evidence rows as columns (``_EVIDENCE``): a row per post of its first
+    ``MAX_EVENTS_PER_CAMPAIGN`` events. Columns, not dicts: a third of the time at 3M posts."""
+    columns: list[list[Any]] = [[] for _ in _EVIDENCE]
+    (numbers, signals, keys, sizes, platforms, accounts, post_ids, times, delays,
+     similarities) = columns
+    for number, event in enumerate(campaign.ranked_events()[:MAX_EVENTS_PER_CAMPAIGN], start=1):
+        people, start = event.participants, event.start
+        first, count = people[0].post_id, len(people)
+        for column, value in ((numbers, number), (signals, event.signal), (keys, event.key),
+                              (sizes, event.size)):
+            column.extend([value] * count)
+        for p in people:
+            platforms.append(p.account[0])
+            accounts.append(p.account[1])
+            post_ids.append(p.post_id)
+            times.append(p.time)
+            delays.append((p.time - start).total_seconds())
+            similarities.append(similar.get((first, p.post_id)))
+    return columns
+
+
+def _evidence_digest(columns: list[list[Any]]) -> str:
+    """What a campaign's evidence rows hold, but its run and campaign ids (times as POSIX
+    seconds: exact to the microsecond)."""
+    at = _EVIDENCE.index("posted_at")
+    plain = [[t.timestamp() for t in column] if i == at else column for i, column in enumerate(columns)]
+    return _digest(plain, 16).hex()
+
+
+def _components(graph: nx.Graph) -> list[list[tuple[Any, ...]]]:
+    """The ties of each connected component as rows (``_TIE``), each tie from its lesser
+    account, sorted: the same ties give the same rows in the same order, whatever order the
+    graph was built in."""
+    import networkx as nx  # not at the top: the read commands start without it
+
+    number: dict[Any, int] = {}
+    parts: list[list[tuple[Any, ...]]] = []
+    for component in nx.connected_components(graph):
+        if len(component) > 1:                          # an account alone has no tie
+            number.update(dict.fromkeys(component, len(parts)))
+            parts.append([])
+    for a, b, d in graph.edges(data=True):
+        a, b = (a, b) if a < b else (b, a)
+        parts[number[a]].append((a[0], a[1], b[0], b[1], d["weight"], d["contents"], d["signals"]))
+    return [sorted(part) for part in parts]
+
+
+def _component_key(rows: list[tuple[Any, ...]]) -> int:
+    """A component's rows as a signed 64-bit number (``ties.component``)."""
+    return int.from_bytes(_digest(rows, 8), "big", signed=True)
+
+
+def _previous_run(c: Connection) -> int | None:
+    return c.execute(select(func.max(DetectionRow.id))).scalar()
+
+
+def _carry(c: Connection, statement: str, table: str, values: list[tuple[Any, ...]],
+           types: str, params: dict[str, Any]) -> int:
+    """Run ``statement`` (an ``INSERT ... SELECT`` that reads the temporary table ``table``)
+    once ``table`` holds ``values``; returns the rows it inserted. A failure rolls the table
+    back with the rest of the transaction (both databases' DDL is transactional)."""
+    if not values:
+        return 0
+    c.exec_driver_sql(f"CREATE TEMPORARY TABLE {table} ({types})")
+    insert_many(c, f"INSERT INTO {table}", values, row=f"({', '.join('?' * len(values[0]))})")
+    copied = int(c.execute(text(statement), params).rowcount or 0)
+    c.exec_driver_sql(f"DROP TABLE {table}")
+    return copied
+
+
+def _store_evidence(c: Connection, detection_id: int, result: Detection, before: int | None,
+                    columns: list[list[list[Any]]], digests: list[str]) -> int:
+    """Each campaign's evidence rows: copied inside the database from the run ``before`` when
+    one of its campaigns had the same rows, else sent. Returns the rows copied."""
+    earlier = {} if before is None else dict(c.execute(
+        select(CampaignRow.evidence_digest, CampaignRow.campaign_id)
+        .where(CampaignRow.detection_id == before, CampaignRow.evidence_digest.is_not(None))).all())
+    carried = [(earlier[digest], campaign.campaign_id)
+               for campaign, digest in zip(result.campaigns, digests, strict=True) if digest in earlier]
+    names = ", ".join(_EVIDENCE)
+    copied = _carry(c, f"INSERT INTO evidence (detection_id, campaign_id, {names}) "
+                       f"SELECT :run, m.new_id, {', '.join(f'e.{n}' for n in _EVIDENCE)} "
+                       "FROM evidence e JOIN carried_campaigns m ON m.old_id = e.campaign_id "
+                       "WHERE e.detection_id = :before ORDER BY m.new_id, e.id",
+                    "carried_campaigns", carried, "old_id VARCHAR(32), new_id VARCHAR(32)",
+                    {"run": detection_id, "before": before})
+    sent: dict[str, list[Any]] = {"detection_id": [], "campaign_id": []} | {n: [] for n in _EVIDENCE}
+    for campaign, digest, rows in zip(result.campaigns, digests, columns, strict=True):
+        if digest not in earlier:
+            count = len(rows[0])
+            sent["detection_id"] += [detection_id] * count
+            sent["campaign_id"] += [campaign.campaign_id] * count
+            for name, column in zip(_EVIDENCE, rows, strict=True):
+                sent[name] += column
+    insert_columns(c, _table(EvidenceRow), sent)
+    return copied
+
+
+def _store_ties(c: Connection, detection_id: int, result: Detection, before: int | None) -> int:
+    """The graph's ties, a connected component at a time: copied inside the database from the
+    run ``before`` when it stored the same rows, else sent. Returns the rows copied."""
+    parts = [(rows, _component_key(rows)) for rows in _components(result.graph)]
+    earlier: set[int | None] = set() if before is None else set(c.execute(
+        select(TieRow.component).where(TieRow.detection_id == before,
+                                       TieRow.component.is_not(None)).distinct()).scalars())
+    carried = [(key,) for _, key in parts if key in earlier]
+    names = ", ".join(_TIE)
+    copied = _carry(c, f"INSERT INTO ties (detection_id, component, {names}) "
+                       f"SELECT :run, component, {names} FROM ties WHERE detection_id = :before "
+                       "AND component IN (SELECT digest FROM carried_components) ORDER BY id",
+                    "carried_components", carried, "digest BIGINT PRIMARY KEY",
+                    {"run": detection_id, "before": before})
+    sent = [(detection_id, key, *row) for rows, key in parts if key not in earlier for row in rows]
+    insert_columns(c, _table(TieRow), dict(zip(("detection_id", "component", *_TIE),
+                                               map(list, zip(*sent, strict=True)), strict=True))
+                   if sent else {})
+    return copied
 
 
 def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str],
                    datasets: Sequence[int], since: datetime | None = None,
                    until: datetime | None = None) -> int:
-    """Store a whole run in one transaction and return its id."""
+    """Store a whole run in one transaction and return its id.
+
+    Most of a run's evidence and ties are what the run before stored: after 10k new posts on
+    3M, 79% of the evidence rows (258k of 325k) and 87% of the ties. Each campaign's evidence
+    and each connected component's ties are stored with a digest of their rows; rows whose
+    digest the run before has are copied inside the database (``INSERT ... SELECT``) instead
+    of being sent again: storing that run took 5.3 s instead of 6.0 s (medians of 4). The rows
+    stored are the same either way (only their ids' order may differ): every run still holds
+    all its rows, so reads and deletions are as before. ``result.counts`` gets how many were
+    copied (``evidence_copied``, ``ties_copied``)."""
+    columns = [_evidence(campaign, result.similarity) for campaign in result.campaigns]
+    digests = [_evidence_digest(rows) for rows in columns]
     with engine.begin() as c:
+        before = _previous_run(c)
         detection_id = int(c.execute(_table(DetectionRow).insert().values(
             created_at=datetime.now(UTC), params=result.params.to_json(), versions=versions,
             datasets=list(datasets), counts=result.counts, since=since, until=until,
         )).inserted_primary_key[0])  # type: ignore[index]
-        for row_type, rows in ((CampaignRow, _campaign_rows(detection_id, result)),
+        for row_type, rows in ((CampaignRow, _campaign_rows(detection_id, result, digests)),
                                (CampaignMemberRow, _member_rows(detection_id, result)),
                                (AccountScoreRow, _score_rows(detection_id, result))):
             insert_rows(c, _table(row_type), rows)
-        insert_columns(c, _table(EvidenceRow), _evidence_columns(detection_id, result))
-        insert_columns(c, _table(TieRow), _tie_columns(detection_id, result))
+        copied = {"evidence_copied": _store_evidence(c, detection_id, result, before, columns, digests),
+                  "ties_copied": _store_ties(c, detection_id, result, before)}
+        result.counts |= copied
+        c.execute(update(_table(DetectionRow)).where(DetectionRow.id == detection_id)
+                  .values(counts=result.counts))
     return detection_id
 
 

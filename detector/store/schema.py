@@ -181,6 +181,7 @@ class CampaignRow(Base):
     events: Mapped[int] = mapped_column(Integer)
     representative_text: Mapped[str] = mapped_column(Text)
     features: Mapped[dict[str, float]] = mapped_column(JSON)
+    evidence_digest: Mapped[str | None] = mapped_column(String(32))   # see store.detections
 
 
 class CampaignMemberRow(Base):
@@ -257,6 +258,7 @@ class TieRow(Base):
     weight: Mapped[float] = mapped_column(Float)
     contents: Mapped[int] = mapped_column(Integer)
     signals: Mapped[str] = mapped_column(String(64))
+    component: Mapped[int | None] = mapped_column(BigInteger)   # its rows' digest, see store.detections
 
 
 class JobRow(Base):

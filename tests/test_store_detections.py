@@ -1,0 +1,99 @@
+"""Storing a run: rows the run before stored the same are copied inside the database, and the
+run holds the same rows either way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from sqlalchemy import Engine, select, update
+
+from detector.pipeline import run_detection
+from detector.simulate import SimulationParams, simulate
+from detector.store import open_database
+from detector.store.detections import _components
+from detector.store.schema import CampaignRow, EvidenceRow, TieRow
+from tests.test_incremental import ingest
+
+_EVIDENCE = [c for c in EvidenceRow.__table__.columns if c.name not in ("id", "detection_id")]
+_TIES = [c for c in TieRow.__table__.columns if c.name not in ("id", "detection_id")]
+
+
+def stored(engine: Engine, run: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A run's evidence rows (in each event's order) and its ties, without their ids."""
+    with engine.connect() as c:
+        evidence = [tuple(r) for r in c.execute(
+            select(*_EVIDENCE).where(EvidenceRow.detection_id == run)
+            .order_by(EvidenceRow.campaign_id, EvidenceRow.event, EvidenceRow.posted_at, EvidenceRow.id))]
+        ties = sorted(tuple(r) for r in c.execute(select(*_TIES).where(TieRow.detection_id == run)))
+    return evidence, ties
+
+
+def halves() -> tuple[list[Any], list[Any]]:
+    """Three days of simulated posts, cut half a day before the end."""
+    posts = simulate(SimulationParams(accounts=300, days=3)).posts
+    cut = posts[0].created_at + timedelta(days=2, hours=12)
+    return [p for p in posts if p.created_at < cut], [p for p in posts if p.created_at >= cut]
+
+
+def test_a_run_like_the_one_before_copies_all_its_rows(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, tmp_path, halves()[0])
+    first, _ = run_detection(engine)
+    second, again = run_detection(engine)
+    evidence, ties = stored(engine, first)
+    assert evidence and ties
+    assert (again.counts["evidence_copied"], again.counts["ties_copied"]) == (len(evidence), len(ties))
+    assert stored(engine, second) == (evidence, ties)
+
+
+def test_rows_copied_or_sent_are_the_same(engine: Engine, tmp_path: Path) -> None:
+    old, new = halves()
+    ingest(engine, tmp_path, old)
+    run_detection(engine)
+    ingest(engine, tmp_path, new)
+    updated, result = run_detection(engine)
+    alone = open_database(f"sqlite:///{tmp_path / 'alone.db'}")    # all posts, no run before
+    ingest(alone, tmp_path, old)
+    ingest(alone, tmp_path, new)
+    sent, fresh = run_detection(alone)
+    evidence, ties = stored(engine, updated)
+    assert (fresh.counts["evidence_copied"], fresh.counts["ties_copied"]) == (0, 0)
+    assert 0 < result.counts["evidence_copied"] < len(evidence)     # some campaigns changed
+    assert 0 < result.counts["ties_copied"] < len(ties)
+    assert (evidence, ties) == stored(alone, sent)
+    with engine.connect() as c, alone.connect() as other:
+        digests = select(CampaignRow.campaign_id, CampaignRow.evidence_digest).order_by(CampaignRow.rank)
+        assert c.execute(digests.where(CampaignRow.detection_id == updated)).all() == \
+            other.execute(digests.where(CampaignRow.detection_id == sent)).all()
+
+
+def test_runs_stored_before_digests_existed_are_not_copied_from(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, tmp_path, halves()[0])
+    first, _ = run_detection(engine)
+    with engine.begin() as c:                   # as migration 0009 leaves the runs before it
+        c.execute(update(CampaignRow).values(evidence_digest=None))
+        c.execute(update(TieRow).values(component=None))
+    second, again = run_detection(engine)
+    assert (again.counts["evidence_copied"], again.counts["ties_copied"]) == (0, 0)
+    evidence, ties = stored(engine, second)
+    before, ties_before = stored(engine, first)
+    without_digest = _TIES.index(TieRow.__table__.c.component)
+    assert evidence == before
+    assert [t[:without_digest] for t in ties] == [t[:without_digest] for t in ties_before]
+
+
+def test_ties_are_grouped_by_component_from_the_lesser_account() -> None:
+    a, b, c, d, e = (("twitter", str(n)) for n in range(5))
+    graph = nx.Graph()
+    graph.add_edge(b, a, weight=2.0, contents=2, signals="text")
+    graph.add_edge(c, d, weight=1.0, contents=1, signals="repost")
+    graph.add_edge(c, b, weight=0.5, contents=1, signals="link")
+    graph.add_node(e)                                    # no tie: no component
+    assert _components(graph) == [
+        [("twitter", "0", "twitter", "1", 2.0, 2, "text"),
+         ("twitter", "1", "twitter", "2", 0.5, 1, "link"),
+         ("twitter", "2", "twitter", "3", 1.0, 1, "repost")]]
+    graph.add_edge(e, ("twitter", "9"), weight=1.0, contents=1, signals="text")
+    assert len(_components(graph)) == 2
