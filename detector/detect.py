@@ -110,10 +110,12 @@ def text_rows(posts: Sequence[Textual], params: DetectParams,
 @dataclass
 class TextForms:
     """What fingerprinting makes on the way, for the text-lookup index to take: each raw text's
-    normal form, and each sketched normal form's row of the signatures."""
+    normal form, and each sketched normal form's row of the signatures (``signatures``, where
+    they are not the run's ``Fingerprints``: an incremental update's)."""
 
     normal_of: dict[str, str] = field(default_factory=dict)
     sig_rows: dict[str, int] = field(default_factory=dict)
+    signatures: Any = None
 
 
 def fingerprint_texts(posts: Sequence[Textual], params: DetectParams,

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detector.cluster import Clusters
-from detector.detect import text_rows
+from detector.detect import TextForms, text_rows
 from detector.features import _Tally, behaviour_features
 from detector.fingerprint import Signatures, signatures
 from detector.graph import GraphParams, account_graph, pair_weights
@@ -178,9 +178,10 @@ def _by_content(events: Iterable[Event]) -> dict[Content, list[Event]]:
     return grouped
 
 
-def _text_rows(posts: Sequence[Post], params: DetectParams) -> tuple[list[int], list[str]]:
+def _text_rows(posts: Sequence[Post], params: DetectParams,
+               normal_of: dict[str, str] | None = None) -> tuple[list[int], list[str]]:
     """Which posts detection fingerprints (as ``detect.fingerprint_texts``), and their texts."""
-    return text_rows(posts, params)
+    return text_rows(posts, params, normal_of)
 
 
 def bucket_keys(sigs: Signatures, params: DetectParams) -> Keys:
@@ -275,13 +276,14 @@ def behaviour(state: State, keep: Container[AccountKey],
 
 
 def update(state: State, new: Sequence[tuple[int, Post]], params: DetectParams,
-           reader: CacheReader) -> Changes:
+           reader: CacheReader, forms: TextForms | None = None) -> Changes:
     """Add the ``new`` posts ``(posts.id, post)`` to ``state``: in detection order, all after
-    the cached ones (the caller checks). Returns the cache rows to write."""
+    the cached ones (the caller checks). Returns the cache rows to write; ``forms`` gets the
+    new texts' normal forms and signatures, for the text-lookup index."""
     start, posts = state.posts, [post for _, post in new]
     for post in posts:
         _tally(state, post)
-    labels, relabelled, buckets = _text_groups(posts, start, params, reader)
+    labels, relabelled, buckets = _text_groups(posts, start, params, reader, forms)
     changes = Changes(relabelled=relabelled, buckets=buckets)
     groups = {i: f"t{label}" for i, label in labels.items()}
     added: dict[Content, list[int]] = defaultdict(list)
@@ -390,14 +392,17 @@ def _set(state: State, content: Content, now: tuple[Order, list[Event], Tail] | 
 
 
 def _text_groups(posts: Sequence[Post], start: int, params: DetectParams, reader: CacheReader,
+                 forms: TextForms | None = None,
                  ) -> tuple[dict[int, int], dict[int, int], dict[Bucket, tuple[int, int]]]:
     """Text group label of each new fingerprinted post, old labels merged into others, and the
     buckets' new ends. The pairs checked are those ``near_duplicate_pairs`` checks: each new row
     with its bucket's first row and with the row before it."""
-    chosen, texts = _text_rows(posts, params)
+    chosen, texts = _text_rows(posts, params, forms.normal_of if forms is not None else None)
     if not chosen:
         return {}, {}, {}
     sigs = signatures(texts, params.fingerprint, normalized=True)
+    if forms is not None:
+        forms.signatures, forms.sig_rows = sigs, {text: row for row, text in enumerate(texts)}
     keys, empty = bucket_keys(sigs, params).tolist(), _empty(sigs)
     live = [row for row in range(len(chosen)) if not empty[row]]
     ends = reader.bucket_ends(sorted({(band, key) for row in live for band, key in enumerate(keys[row])}))

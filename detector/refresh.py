@@ -18,6 +18,7 @@ from detector.detect import (
     DetectParams,
     Fingerprints,
     PostFacts,
+    TextForms,
     Ties,
     conclude,
     pair_similarities,
@@ -39,9 +40,12 @@ from detector.incremental import (
     update,
 )
 from detector.link import AccountKey
+from detector.lookup import DEFAULT_PARAMS
 from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.normalize import normalize_text
+from detector.records import PostText
 from detector.store import iter_posts
+from detector.store.lookup import index_fingerprinted
 from detector.store.reader import count_posts_between
 from detector.store.slices import (
     SliceReader,
@@ -175,11 +179,13 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
                        scorer: Scorer | None, warm: WarmCache | None = None,
                        ) -> tuple[Detection, dict[str, int]]:
     """Update the cache with the posts of the new datasets and detect from it; ``warm`` keeps
-    the updated cache once saved."""
+    the updated cache once saved. The new posts' texts are indexed for lookups with the normal
+    forms and signatures the update made (making them again took 0.2 s of 10k posts)."""
     state = cached.state
     new = new_posts(engine, cached.fresh)
     reader = SliceReader(engine)
-    changes = update(state, new, params, reader)
+    forms = TextForms()
+    changes = update(state, new, params, reader, forms)
     events = ordered_events(state)
     ties = Ties(params, events, ties_graph(state, params.graph), clusters=state.clusters)
     result = conclude(ties, _facts(engine, state, params, created), created, scorer)
@@ -192,6 +198,9 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
         stamp = save_update(engine, mark, state, changes, cached.mark.read_from)
     if warm is not None and stamp is not None:
         warm.keep(engine, replace(mark, read_from=stamp), state)
+    same = params.fingerprint == DEFAULT_PARAMS.fingerprint      # else the index sketches anew
+    index_fingerprinted(engine, [PostText(p.platform, p.post_id, p.text, p.repost_of, ref) for ref, p in new],
+                        forms.normal_of, forms.signatures if same else None, forms.sig_rows)
     return result, {"new_posts": len(new), "contents_touched": changes.touched,
                     "posts_read": len(new) + reader.posts_read, "cache_saved": int(stamp is not None),
                     "cache_kept_loaded": int(cached.kept)}

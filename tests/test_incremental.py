@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, literal_column, select, update
@@ -35,9 +36,17 @@ from detector.records import Post
 from detector.refresh import Cached, WarmCache, detect_incremental, plan
 from detector.simulate import SimulationParams, simulate
 from detector.store import account_creation, complete_datasets, make_engine, migrate, slices
+from detector.store.lookup import unindexed_posts, update_lookup_index
 from detector.store.queries import delete_dataset
 from detector.store.retention import forget_cache, purge_before
-from detector.store.schema import IncrementalBandRow, IncrementalContentRow, IncrementalStateRow
+from detector.store.schema import (
+    IncrementalBandRow,
+    IncrementalContentRow,
+    IncrementalStateRow,
+    LookupBandRow,
+    LookupTextRow,
+    PostRow,
+)
 from detector.store.slices import load_state
 from tests.factories import post, write_file
 
@@ -89,6 +98,35 @@ def test_a_later_slice_updates_to_what_a_full_run_gives(engine: Engine, tmp_path
     assert full.path == "full: asked for" and full.counts["incremental"] == 0
     assert_same(incremental, full)
     assert incremental.counts["posts_read"] < full.counts["posts_read"] / 2
+
+
+def test_an_update_indexes_its_posts_for_lookups_as_a_rebuild_would(engine: Engine,
+                                                                     tmp_path: Path) -> None:
+    """The new posts are indexed with the signatures the update made; the index is the one
+    indexing them from their texts gives."""
+    posts = simulate(SimulationParams(accounts=300, days=3)).posts
+    cut = posts[0].created_at + timedelta(days=2, hours=12)
+    parts = [p for p in posts if p.created_at < cut], [p for p in posts if p.created_at >= cut]
+    ingest(engine, tmp_path, parts[0])
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, parts[1])
+    assert unindexed_posts(engine) == len(parts[1])
+    _, incremental = run_detection(engine, incremental=True)
+    assert incremental.counts["incremental"] == 1 and unindexed_posts(engine) == 0
+    rebuilt = make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    migrate(rebuilt)
+    for part in parts:
+        ingest(rebuilt, tmp_path, part)
+    update_lookup_index(rebuilt)
+
+    def index(of: Engine) -> tuple[list[Any], list[Any]]:
+        """Its rows, posts named by their ids (a database's row ids are its own)."""
+        with of.connect() as c:
+            return (sorted(c.execute(select(LookupTextRow.text_key, PostRow.post_id)
+                                     .join(PostRow, PostRow.id == LookupTextRow.post_ref)).all()),
+                    sorted(c.execute(select(LookupBandRow.band_key, LookupBandRow.text_key)).all()))
+
+    assert index(engine) == index(rebuilt) and index(engine)[0]
 
 
 def test_updates_in_a_row_give_what_a_full_run_gives(engine: Engine, tmp_path: Path) -> None:
