@@ -74,10 +74,10 @@ def communities(graph: nx.Graph, params: ClusterParams,
     hundreds), and it is left holding those of this graph's components. Without it no digest
     is made (a run that keeps no cache)."""
     if known is None:
-        found = [_louvain(edges, params) for edges in _component_edges(graph)]
+        found = [_louvain(edges, params) for edges in component_edges(graph)]
     else:
         by_digest: Clusters = {}
-        for edges in _component_edges(graph):
+        for edges in component_edges(graph):
             digest = _digest(edges, params)
             groups = known.get(digest)
             by_digest[digest] = groups if groups is not None else _louvain(edges, params)
@@ -91,7 +91,7 @@ def communities(graph: nx.Graph, params: ClusterParams,
 Edge = tuple[AccountKey, AccountKey, float]
 
 
-def _component_edges(graph: nx.Graph) -> list[list[Edge]]:
+def component_edges(graph: nx.Graph) -> list[list[Edge]]:
     """Each connected component's ties, each as (lesser account, greater, weight), sorted."""
     components = list(nx.connected_components(graph))
     number = {account: n for n, component in enumerate(components) for account in component}

@@ -111,21 +111,16 @@ def _evidence_digest(columns: list[list[Any]]) -> str:
 
 
 def _components(graph: nx.Graph) -> list[list[tuple[Any, ...]]]:
-    """The ties of each connected component as rows (``_TIE``), each tie from its lesser
-    account, sorted: the same ties give the same rows in the same order, whatever order the
-    graph was built in."""
-    import networkx as nx  # not at the top: the read commands start without it
+    """The ties of each connected component as rows (``_TIE``), in ``cluster.component_edges``'
+    order (each tie from its lesser account, sorted): the same ties give the same rows in the
+    same order, whatever order the graph was built in."""
+    # not at the top: cluster imports networkx, which the read commands start without
+    from detector.cluster import component_edges
 
-    number: dict[Any, int] = {}
-    parts: list[list[tuple[Any, ...]]] = []
-    for component in nx.connected_components(graph):
-        if len(component) > 1:                          # an account alone has no tie
-            number.update(dict.fromkeys(component, len(parts)))
-            parts.append([])
-    for a, b, d in graph.edges(data=True):
-        a, b = (a, b) if a < b else (b, a)
-        parts[number[a]].append((a[0], a[1], b[0], b[1], d["weight"], d["contents"], d["signals"]))
-    return [sorted(part) for part in parts]
+    adjacent = graph.adj
+    return [[(a[0], a[1], b[0], b[1], weight, data["contents"], data["signals"])
+             for a, b, weight in edges for data in (adjacent[a][b],)]
+            for edges in component_edges(graph) if edges]
 
 
 def _component_key(rows: list[tuple[Any, ...]]) -> int:
