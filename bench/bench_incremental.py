@@ -3,6 +3,7 @@
     python bench/bench_incremental.py                    # 3,000,000 posts + 10,000 new
     python bench/bench_incremental.py --posts 300000     # what a laptop does in minutes
     python bench/bench_incremental.py --steps 5          # 5 updates of 10,000 posts in a row
+    python bench/bench_incremental.py --repeat 3         # the new-process run 3 times: median
 
 Builds (once, cached in bench/out/) an SQLite database of ``--posts`` simulated posts minus the
 last ``--new`` of them, runs a full detection (which makes the incremental cache), ingests the
@@ -22,6 +23,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -143,12 +145,22 @@ def _in_new_process(database: Path) -> tuple[float, int, int]:
     return float(seconds), int(new_posts), int(kept)
 
 
+def _spread(seconds: list[float]) -> str:
+    """`` (median of 3: 38.1 40.3 41.0)`` for repeated runs, nothing for one."""
+    if len(seconds) < 2:
+        return ""
+    return f" (median of {len(seconds)}: {' '.join(f'{s:.1f}' for s in sorted(seconds))})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=3_000_000)
     parser.add_argument("--new", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each slice's new-process run this many times, each on a fresh "
+                             "copy, and report their median (the same run varies by a fifth)")
     parser.add_argument("--steps", type=int, default=1,
                         help="incremental runs in a row, each after --new more posts (the "
                              "cache's log grows with each)")
@@ -167,17 +179,23 @@ def main() -> int:
     ingests: list[float] = []
     ingested: list[int] = []
     steps: list[tuple[float, float, str, int]] = []
+    repeats: list[list[float]] = []
     for path in slices:
         seconds, report = timed(partial(ingest_file, engine, path, IngestOptions(parallel=False)))
         ingests.append(seconds)
         ingested.append(report.stored)
         with engine.connect() as c:                # the write-ahead log into the file, then
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copyfile(work, copy)                # a copy as a new process finds it
-        os.sync()                                  # its 2.7 GB written out before, not during, the run
-        cold, new_posts, kept = _in_new_process(copy)
-        assert (new_posts, kept) == (ingested[-1], 0), (new_posts, kept)
-        copy.unlink()
+        colds = []
+        for _ in range(max(args.repeat, 1)):
+            shutil.copyfile(work, copy)            # a copy as a new process finds it
+            os.sync()                              # its 2.7 GB written out before, not during, the run
+            cold, new_posts, kept = _in_new_process(copy)
+            assert (new_posts, kept) == (ingested[-1], 0), (new_posts, kept)
+            copy.unlink()
+            colds.append(cold)
+        cold = statistics.median(colds)
+        repeats.append(colds)
         step, (_, incremental) = timed(lambda: run_detection(engine, incremental=True, warm=warm))
         assert incremental.counts.get("cache_kept_loaded") == 1, incremental.path
         steps.append((cold, step, incremental.path, log_rows(engine)))
@@ -196,9 +214,10 @@ def main() -> int:
             ("ingest of the new slice" + ("s" if len(ingests) > 1 else ""),
              " ".join(f"{seconds:.1f}" for seconds in ingests) + " s"),
             *((f"incremental run {i}" if len(steps) > 1 else "incremental run",
-               f"{loading:.1f} s loading the cache, {seconds:.1f} s kept loaded  "
+               f"{loading:.1f} s loading the cache{_spread(colds)}, {seconds:.1f} s kept loaded  "
                f"[{path}; cache log rows after it: {logged}]")
-              for i, (loading, seconds, path, logged) in enumerate(steps, start=1)),
+              for i, ((loading, seconds, path, logged), colds) in enumerate(zip(steps, repeats, strict=True),
+                                                                           start=1)),
             ("full rerun (+ making the cache)", f"{rerun:.1f} s  [{full.path}]"),
             ("full rerun without a cache (as before)", f"{plain:.1f} s"),
             ("speed-up of the last, loading / kept (vs full rerun without a cache)",
