@@ -139,7 +139,6 @@ def _stored_child(send: Any, url: str, since: datetime | None, until: datetime |
     """Read and fingerprint the posts, answer, then index their texts for lookups with the
     normal forms and signatures just made, while the parent links, clusters and scores."""
     from detector.detect import TextForms, fingerprint_texts
-    from detector.lookup import DEFAULT_PARAMS
     from detector.store.database import make_engine
     from detector.store.lookup import index_fingerprinted
     from detector.store.reader import iter_post_texts
@@ -156,11 +155,10 @@ def _stored_child(send: Any, url: str, since: datetime | None, until: datetime |
 
     if _answer(send, work):
         posts, prints = made
-        same = params.fingerprint == DEFAULT_PARAMS.fingerprint      # else the index sketches anew
         # a failure is not lost: the parent indexes what is left, and reports what fails
         with contextlib.suppress(Exception):
-            index_fingerprinted(engine, posts, forms.normal_of, prints.signatures if same else None,
-                                forms.sig_rows)
+            index_fingerprinted(engine, posts, forms.normal_of, prints.signatures, forms.sig_rows,
+                                made_with=params.fingerprint)
     engine.dispose()
 
 

@@ -178,12 +178,6 @@ def _by_content(events: Iterable[Event]) -> dict[Content, list[Event]]:
     return grouped
 
 
-def _text_rows(posts: Sequence[Post], params: DetectParams,
-               normal_of: dict[str, str] | None = None) -> tuple[list[int], list[str]]:
-    """Which posts detection fingerprints (as ``detect.fingerprint_texts``), and their texts."""
-    return text_rows(posts, params, normal_of)
-
-
 def bucket_keys(sigs: Signatures, params: DetectParams) -> Keys:
     """Detection's LSH bucket of each row in each band, the whole signature last: ``(rows, bands + 1)``."""
     fingerprint = params.fingerprint
@@ -397,7 +391,7 @@ def _text_groups(posts: Sequence[Post], start: int, params: DetectParams, reader
     """Text group label of each new fingerprinted post, old labels merged into others, and the
     buckets' new ends. The pairs checked are those ``near_duplicate_pairs`` checks: each new row
     with its bucket's first row and with the row before it."""
-    chosen, texts = _text_rows(posts, params, forms.normal_of if forms is not None else None)
+    chosen, texts = text_rows(posts, params, forms.normal_of if forms is not None else None)
     if not chosen:
         return {}, {}, {}
     sigs = signatures(texts, params.fingerprint, normalized=True)

@@ -40,7 +40,6 @@ from detector.incremental import (
     update,
 )
 from detector.link import AccountKey
-from detector.lookup import DEFAULT_PARAMS
 from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.normalize import normalize_text
 from detector.records import PostText
@@ -198,9 +197,8 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
         stamp = save_update(engine, mark, state, changes, cached.mark.read_from)
     if warm is not None and stamp is not None:
         warm.keep(engine, replace(mark, read_from=stamp), state)
-    same = params.fingerprint == DEFAULT_PARAMS.fingerprint      # else the index sketches anew
     index_fingerprinted(engine, [PostText(p.platform, p.post_id, p.text, p.repost_of, ref) for ref, p in new],
-                        forms.normal_of, forms.signatures if same else None, forms.sig_rows)
+                        forms.normal_of, forms.signatures, forms.sig_rows, made_with=params.fingerprint)
     return result, {"new_posts": len(new), "contents_touched": changes.touched,
                     "posts_read": len(new) + reader.posts_read, "cache_saved": int(stamp is not None),
                     "cache_kept_loaded": int(cached.kept)}

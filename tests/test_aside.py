@@ -148,7 +148,7 @@ def test_the_child_reading_the_database_indexes_the_texts_it_fingerprinted(
 @needs_fork
 def test_when_the_childs_indexing_fails_the_detection_indexes_instead(
         engine, stored: list, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def fails(*args: object) -> int:
+    def fails(*args: object, **keywords: object) -> int:
         (tmp_path / "child-failed").touch()
         raise OSError("disk full")
 

@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Engine, Table, select, update
 from sqlalchemy.engine import Connection
 
-from detector.fingerprint import Signatures
+from detector.fingerprint import FingerprintParams, Signatures
 from detector.lookup import (
     DEFAULT_PARAMS,
     KeyBuffer,
@@ -105,11 +105,16 @@ def update_lookup_index(engine: Engine, params: LookupParams = DEFAULT_PARAMS, *
 
 def index_fingerprinted(engine: Engine, posts: Sequence[PostText], normal_of: Mapping[str, str],
                         sigs: Signatures | None, sig_rows: Mapping[str, int],
-                        params: LookupParams = DEFAULT_PARAMS) -> int:
+                        params: LookupParams = DEFAULT_PARAMS, *,
+                        made_with: FingerprintParams | None = None) -> int:
     """``update_lookup_index`` after detection read ``posts``, normalized their texts and
     sketched some (see ``fingerprinted_keys``): what it made is taken, in commits of
     ``DETECTION_BATCH`` posts. A few new posts among many are keyed from their stored texts
-    instead (keying every post would cost more). Returns how many posts got a text row."""
+    instead (keying every post would cost more). Returns how many posts got a text row.
+    ``made_with``: the fingerprint settings ``sigs`` were made with; other than the index's,
+    the texts are sketched anew."""
+    if made_with is not None and made_with != params.fingerprint:
+        sigs = None
     waiting = unindexed_posts(engine, params)
     if waiting == 0:
         return 0
