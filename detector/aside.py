@@ -13,6 +13,10 @@ it.
 Events come out in the order ``co_action_events`` gives them (text first), so every later sum and
 result is identical to the serial path. The serial path runs instead for small inputs, where
 ``fork`` is missing, and whenever the child fails, is late or read other posts than this process.
+
+An incremental run (``detector.refresh``) uses the second core too: once its campaigns are found,
+``writes_aside`` saves the cache's changes and indexes the new posts for lookups in a child,
+while this process scores the campaigns it found and concludes.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,6 +120,30 @@ def settle(pending: Pending | None, patience: float) -> None:
     if pending.child.is_alive():
         pending.child.kill()
         pending.child.join()
+
+
+def writes_aside(url: str, first: Callable[[Any], Any], then: Callable[[Any], object]) -> Pending:
+    """Run ``first(engine)`` in a forked child, on an engine of its own for ``url``, answer
+    ``(its result,)``, then run ``then(engine)`` there. ``answered`` gives the answer; ``settle``
+    waits for ``then``. A failure of ``then`` is left to the caller to notice and mend (the
+    child has answered by then)."""
+    return _start(_writing_child, (url, first, then), stored=True)
+
+
+def answered(pending: Pending, patience: float) -> tuple[Any] | None:
+    """The writing child's ``(result,)``, or None if it failed, died or is late (then it is
+    stopped): the caller then does the work itself."""
+    return _finish(pending, patience)  # type: ignore[no-any-return]
+
+
+def _writing_child(send: Any, url: str, first: Callable[[Any], Any], then: Callable[[Any], object]) -> None:
+    from detector.store.database import make_engine
+
+    engine = make_engine(url)                # never the parent's connections
+    if _answer(send, lambda: (first(engine),)):
+        with contextlib.suppress(Exception):
+            then(engine)
+    engine.dispose()
 
 
 def _receive(receive: Any, patience: float) -> Any:

@@ -261,10 +261,24 @@ def conclude(ties: Ties, facts: PostFacts, created: Mapping[AccountKey, datetime
     """Campaigns, scores and features from the ties (the stages after the graph). When given,
     ``ties.clusters`` gives the communities of components found before and is left holding
     this graph's (``cluster.communities``)."""
-    params, events, graph = ties.params, ties.events, ties.graph
-    found = campaigns(graph, events, params.graph, params.cluster, ties.clusters)
+    return conclude_campaigns(ties, find_campaigns(ties), facts, created, scorer)
+
+
+def find_campaigns(ties: Ties) -> list[Campaign]:
+    """The campaigns of the ties, numbered but not yet scored (the first half of ``conclude``)."""
+    params = ties.params
+    found = campaigns(ties.graph, ties.events, params.graph, params.cluster, ties.clusters)
     for number, campaign in enumerate(found, start=1):
         campaign.campaign_id = f"{campaign.kind[0]}{number}"
+    return found
+
+
+def conclude_campaigns(ties: Ties, found: list[Campaign], facts: PostFacts,
+                       created: Mapping[AccountKey, datetime] | None = None,
+                       scorer: Scorer | None = None) -> Detection:
+    """Scores, features and evidence of the campaigns ``find_campaigns`` found (the second half
+    of ``conclude``)."""
+    params, events, graph = ties.params, ties.events, ties.graph
     per_account = facts.per_account
     scores = score_accounts(graph, found, per_account, params.graph, params.score)
     behaviour = facts.behaviour(scores)

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from detector.aside import fingerprint_stored, patience_for, settle
+from detector import aside
+from detector.aside import Pending, fingerprint_stored, patience_for, settle
 from detector.cluster import Campaign
 from detector.detect import (
     Cited,
@@ -21,14 +22,17 @@ from detector.detect import (
     TextForms,
     Ties,
     conclude,
+    conclude_campaigns,
+    find_campaigns,
     pair_similarities,
     post_facts,
     text_pairs,
     tie,
 )
 from detector.errors import DamagedCache
-from detector.fingerprint import distinct_signatures
+from detector.fingerprint import FingerprintParams, distinct_signatures
 from detector.incremental import (
+    Changes,
     Journal,
     State,
     behaviour,
@@ -42,12 +46,13 @@ from detector.incremental import (
 from detector.link import AccountKey
 from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.normalize import normalize_text
-from detector.records import PostText
+from detector.records import Post, PostText
 from detector.store import iter_posts
 from detector.store.lookup import index_fingerprinted
 from detector.store.reader import count_posts_between
 from detector.store.slices import (
     SliceReader,
+    Stamp,
     Watermark,
     cache_stamp,
     count_posts,
@@ -179,29 +184,92 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
                        ) -> tuple[Detection, dict[str, int]]:
     """Update the cache with the posts of the new datasets and detect from it; ``warm`` keeps
     the updated cache once saved. The new posts' texts are indexed for lookups with the normal
-    forms and signatures the update made (making them again took 0.2 s of 10k posts)."""
+    forms and signatures the update made (making them again took 0.2 s of 10k posts).
+
+    Saving the cache and indexing are writes that nothing after the campaigns are found reads:
+    on a big cache a forked child makes them (``aside.writes_aside``) while this process scores
+    and concludes, and the run is stored once the child is done. If the child fails, this
+    process writes what it did not. At 3M posts the writes took 2.3 s of a 10k-post update and
+    the run became 1.4 s faster in a new process, 0.8 s with the cache kept loaded: pages this
+    process touches while the child lives are copied (copy-on-write), which is also why the
+    child is not forked before the campaigns (finding them walks every event)."""
     state = cached.state
     new = new_posts(engine, cached.fresh)
     reader = SliceReader(engine)
     forms = TextForms()
     changes = update(state, new, params, reader, forms)
-    events = ordered_events(state)
-    ties = Ties(params, events, ties_graph(state, params.graph), clusters=state.clusters)
-    result = conclude(ties, _facts(engine, state, params, created), created, scorer)
     last = new[-1][1] if new else None
     mark = Watermark(cached.mark.params_hash, tuple(sorted({*cached.mark.datasets, *cached.fresh})),
                      state.posts,
                      (last.created_at, last.platform, last.post_id) if last else cached.mark.last)
-    stamp = cached.mark.read_from
-    if new or mark != cached.mark:      # else nothing to write: no empty row in the cache's log
-        stamp = save_update(engine, mark, state, changes, cached.mark.read_from)
+    writes = _Writes(mark, state, changes, cached.mark.read_from, new, forms, params.fingerprint)
+    to_write = bool(new) or mark != cached.mark     # else no empty row in the cache's log
+    events = ordered_events(state)
+    ties = Ties(params, events, ties_graph(state, params.graph), clusters=state.clusters)
+    found = find_campaigns(ties)             # state.clusters now this graph's: saved with it
+    pending = writes.aside(engine) if to_write else None
+    try:
+        result = conclude_campaigns(ties, found, _facts(engine, state, params, created), created, scorer)
+    except BaseException:
+        settle(pending, patience_for(state.posts))      # its writes are whole or not made
+        raise
+    stamp = writes.done(engine, pending) if to_write else cached.mark.read_from
     if warm is not None and stamp is not None:
         warm.keep(engine, replace(mark, read_from=stamp), state)
-    index_fingerprinted(engine, [PostText(p.platform, p.post_id, p.text, p.repost_of, ref) for ref, p in new],
-                        forms.normal_of, forms.signatures, forms.sig_rows, made_with=params.fingerprint)
     return result, {"new_posts": len(new), "contents_touched": changes.touched,
                     "posts_read": len(new) + reader.posts_read, "cache_saved": int(stamp is not None),
-                    "cache_kept_loaded": int(cached.kept)}
+                    "cache_kept_loaded": int(cached.kept), "cache_saved_aside": int(writes.aside_saved)}
+
+
+@dataclass
+class _Writes:
+    """An update's writes: the cache's changes (``save_update``), then the new posts' lookup
+    index; in a forked child on a big cache, else (or when the child fails) here."""
+
+    mark: Watermark
+    state: State
+    changes: Changes
+    read_from: Stamp | None
+    new: list[tuple[int, Post]]
+    forms: TextForms
+    fingerprint: FingerprintParams
+    aside_saved: bool = False
+
+    def save(self, engine: Engine) -> Stamp | None:
+        return save_update(engine, self.mark, self.state, self.changes, self.read_from)
+
+    def index(self, engine: Engine) -> None:
+        index_fingerprinted(engine, [PostText(p.platform, p.post_id, p.text, p.repost_of, ref)
+                                     for ref, p in self.new],
+                            self.forms.normal_of, self.forms.signatures, self.forms.sig_rows,
+                            made_with=self.fingerprint)
+
+    def aside(self, engine: Engine) -> Pending | None:
+        """A child making the writes, if the cache is big enough to be worth a fork and the
+        database outlives this process's connections (not SQLite in memory)."""
+        if self.state.posts < aside.MIN_POSTS or not aside.can_fork() or _in_memory(engine):
+            return None
+        return aside.writes_aside(engine.url.render_as_string(hide_password=False),
+                                  self.save, self.index)
+
+    def done(self, engine: Engine, pending: Pending | None) -> Stamp | None:
+        """The stamp of the cache row written (None: another run wrote it meanwhile), once the
+        child is done; what it did not do is done here (raising what ``save_update`` raises)."""
+        answer = None
+        if pending is not None:
+            answer = aside.answered(pending, patience_for(self.state.posts))
+            aside.settle(pending, patience_for(len(self.new)))
+        if answer is not None:
+            self.aside_saved = True
+            stamp: Stamp | None = answer[0]
+            return stamp          # lookups the child failed to index: pipeline indexes them
+        stamp = self.save(engine)
+        self.index(engine)
+        return stamp
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],

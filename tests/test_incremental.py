@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import itertools
+import multiprocessing
+import os
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, literal_column, select, update
 
+from detector import aside, refresh
 from detector.cli import main
 from detector.detect import Detection, DetectParams
 from detector.errors import CacheOutdated, DamagedCache
@@ -170,19 +173,30 @@ def _logged(engine: Engine) -> list[tuple[list[tuple[str, tuple[str, str]]], lis
             for _, _, _, steps, tallies, _, pairs, _ in rows]
 
 
+needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                                reason="the writing child is made with fork")
+
+
+@pytest.mark.parametrize("aside_writes", [False, pytest.param(True, marks=needs_fork)],
+                         ids=["written here", "written by a child"])
 @pytest.mark.parametrize(("most", "rows"), [(3, 3), (1, 1)], ids=["logged", "written whole"])
 def test_a_cache_kept_loaded_is_the_one_stored(engine: Engine, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch, most: int,
-                                               rows: int) -> None:
+                                               rows: int, aside_writes: bool) -> None:
     """A worker's runs take the cache as the last one left it in memory, and it stays what
     loading the stored cache gives: a full run's, then each update's (the log's rows only
-    its changes since, as rows of runs that each loaded the cache; or the state written whole)."""
+    its changes since, as rows of runs that each loaded the cache; or the state written whole).
+    The same when a forked child writes each update's changes (as on a big cache)."""
     monkeypatch.setattr(slices, "LOG_ROWS", most)
     monkeypatch.setattr(slices, "LOG_SHARE", 1e9)
+    if aside_writes:
+        monkeypatch.setattr(aside, "MIN_POSTS", 0)
     posts = simulate(SimulationParams(accounts=300, days=3, seed=5)).posts
     warm = WarmCache()
     incremental = _in_three(engine, tmp_path, posts, warm)
     assert incremental.path.startswith("incremental (cache kept loaded): ")
+    assert incremental.counts["cache_saved_aside"] == int(aside_writes)
+    assert unindexed_posts(engine) == 0
     kept, stored = warm.take(engine), load_state(engine)
     assert kept is not None and stored is not None and kept[0] == stored[0]
     assert kept[1].contents == stored[1].contents and kept[1].tails == stored[1].tails
@@ -311,6 +325,50 @@ def test_a_run_that_read_the_cache_before_another_saved_leaves_it_as_written(
         forget_cache(c)
     with pytest.raises(CacheOutdated, match=r"removed during this run .* nothing was stored"):
         detect_incremental(engine, params, loaded[2], created, None)
+    assert _cache_rows(engine) == []
+
+
+@needs_fork
+@pytest.mark.parametrize("fails", ["save", "index"])
+def test_what_the_writing_child_fails_to_write_is_written_here(engine: Engine, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               fails: str) -> None:
+    """A child that fails to save the cache leaves it to the run (which saves it itself); one
+    that fails to index the new posts leaves them to the run's indexing of what is left."""
+    here = os.getpid()
+    name = {"save": "save_update", "index": "index_fingerprinted"}[fails]
+    real = getattr(refresh, name)
+
+    def fails_in_the_child(*args: Any, **keywords: Any) -> Any:
+        if os.getpid() != here:
+            raise OSError("disk full")
+        return real(*args, **keywords)
+
+    loaded = _loaded_twice_and_more(engine, tmp_path, 11, 1)
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    monkeypatch.setattr(refresh, name, fails_in_the_child)
+    result, extra = detect_incremental(engine, DetectParams(), loaded[0], account_creation(engine), None)
+    assert extra["cache_saved"] == 1 and extra["new_posts"] > 0
+    assert extra["cache_saved_aside"] == int(fails == "index")
+    assert unindexed_posts(engine) == (extra["new_posts"] if fails == "index" else 0)
+    update_lookup_index(engine)                 # what pipeline.run_detection does after it
+    assert unindexed_posts(engine) == 0
+    _, again = run_detection(engine, incremental=True)
+    assert again.path == "incremental: 0 new posts, 0 contents touched"
+    _, full = run_detection(engine, full=True, incremental=True)
+    result.path = "incremental"
+    assert_same(result, full)
+
+
+@needs_fork
+def test_a_cache_forgotten_before_the_child_saves_stops_the_run(engine: Engine, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = _loaded_twice_and_more(engine, tmp_path, 12, 1)
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    with engine.begin() as c:
+        forget_cache(c)
+    with pytest.raises(CacheOutdated, match=r"removed during this run .* nothing was stored"):
+        detect_incremental(engine, DetectParams(), loaded[0], account_creation(engine), None)
     assert _cache_rows(engine) == []
 
 
