@@ -56,8 +56,8 @@ class Campaign:
 Clusters = dict[bytes, list[tuple[AccountKey, ...]]]    # a component's digest -> its communities
 
 
-def communities(graph: nx.Graph, params: ClusterParams,
-                known: Clusters | None = None) -> list[tuple[AccountKey, ...]]:
+def communities(graph: nx.Graph, params: ClusterParams, known: Clusters | None = None,
+                components: list[list[Edge]] | None = None) -> list[tuple[AccountKey, ...]]:
     """Louvain communities of at least ``min_members``, found in each connected component of
     the ties on its own (seeded, at ``params.resolution``): a component's communities depend on
     its ties alone, whatever else the graph holds.
@@ -72,12 +72,14 @@ def communities(graph: nx.Graph, params: ClusterParams,
     ``known`` maps a component's digest to its communities: those found in it are taken
     instead of running Louvain again (an incremental run changes a few components of
     hundreds), and it is left holding those of this graph's components. Without it no digest
-    is made (a run that keeps no cache)."""
+    is made (a run that keeps no cache). ``components``: the graph's ``component_edges``, when
+    already made."""
+    parts = component_edges(graph) if components is None else components
     if known is None:
-        found = [_louvain(edges, params) for edges in component_edges(graph)]
+        found = [_louvain(edges, params) for edges in parts]
     else:
         by_digest: Clusters = {}
-        for edges in component_edges(graph):
+        for edges in parts:
             digest = _digest(edges, params)
             groups = known.get(digest)
             by_digest[digest] = groups if groups is not None else _louvain(edges, params)
@@ -148,10 +150,11 @@ def index_by_account(events: Sequence[Event], max_size: int,
 
 
 def campaigns(graph: nx.Graph, events: Sequence[Event], graph_params: GraphParams,
-              params: ClusterParams, known: Clusters | None = None) -> list[Campaign]:
+              params: ClusterParams, known: Clusters | None = None,
+              components: list[list[Edge]] | None = None) -> list[Campaign]:
     """Network campaigns (communities) and relay campaigns (single big concentrated bursts);
-    ``known``: see :func:`communities`."""
-    groups = communities(graph, params, known)
+    ``known`` and ``components``: see :func:`communities`."""
+    groups = communities(graph, params, known, components)
     by_account = index_by_account(events, graph_params.max_pair_event,
                                   {account for members in groups for account in members})
     found = [Campaign("network", members, _events_among(members, by_account, events))

@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 
 from detector.aside import Pending, linked
-from detector.cluster import Campaign, ClusterParams, Clusters, campaigns
+from detector.cluster import Campaign, ClusterParams, Clusters, Edge, campaigns, component_edges
 from detector.coortweet import CoortweetParams, co_shares, events_of, network_graph, shares_of
 from detector.coortweet import weights_of as coordinated_network_of
 from detector.features import account_behaviour, campaign_features
@@ -60,6 +60,7 @@ class Detection:
     similarity: dict[tuple[str, str], float] = field(default_factory=dict)  # (first, post) ids
     scorer: str = "rule"             # or "model:<sha256 prefix>" of the trained scorer used
     path: str = ""                   # how pipeline.run_detection ran it: "full: why" or "incremental: ..."
+    components: list[list[Edge]] | None = None  # cluster.component_edges(graph), made once a run
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class Ties:
     groups: dict[int, str] = field(default_factory=dict)
     prints: Fingerprints = field(default_factory=lambda: Fingerprints({}, None))
     clusters: Clusters | None = None    # communities by component, kept when given (see conclude)
+    components: list[list[Edge]] | None = None  # cluster.component_edges(graph), once made
 
 
 @dataclass
@@ -267,7 +269,9 @@ def conclude(ties: Ties, facts: PostFacts, created: Mapping[AccountKey, datetime
 def find_campaigns(ties: Ties) -> list[Campaign]:
     """The campaigns of the ties, numbered but not yet scored (the first half of ``conclude``)."""
     params = ties.params
-    found = campaigns(ties.graph, ties.events, params.graph, params.cluster, ties.clusters)
+    ties.components = component_edges(ties.graph)   # for the communities, and to store the ties
+    found = campaigns(ties.graph, ties.events, params.graph, params.cluster, ties.clusters,
+                      ties.components)
     for number, campaign in enumerate(found, start=1):
         campaign.campaign_id = f"{campaign.kind[0]}{number}"
     return found
@@ -296,4 +300,5 @@ def conclude_campaigns(ties: Ties, found: list[Campaign], facts: PostFacts,
               "ties": graph.number_of_edges(), "campaigns": len(found),
               "flagged": sum(s.flagged for s in scores.values())}
     return Detection(params, _rank(found), scores, graph, counts, quoted_texts(found, facts.texts),
-                     facts.similarities(found), scorer.name if scorer else "rule")
+                     facts.similarities(found), scorer.name if scorer else "rule",
+                     components=ties.components)

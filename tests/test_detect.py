@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from detector import detect as detect_module
-from detector.cluster import Campaign
+from detector.cluster import Campaign, component_edges
 from detector.detect import DetectParams, _similarities, detect, fingerprint_texts, quoted_texts
 from detector.evaluate import evaluate
 from detector.fingerprint import signatures
@@ -67,6 +67,14 @@ def test_campaigns_carry_evidence_and_ranked_scores() -> None:
     assert member.subscores["repost"] > 0.5 and member.evidence
     event, part = member.evidence[0]
     assert part.account == ("twitter", "1100") and event.signal == "repost"
+
+
+def test_a_run_keeps_the_components_of_its_ties_it_found_campaigns_in() -> None:
+    """Made once, for the communities and again to store the ties."""
+    result = detect(hand_made())
+    assert result.components == component_edges(result.graph) and result.components
+    ring = next(c for c in result.campaigns if c.kind == "network")
+    assert {a for edges in result.components for a, _, _ in edges} <= set(ring.members)
 
 
 def test_same_input_same_answer() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 from sqlalchemy import Engine, select, update
 
+from detector.cluster import component_edges
 from detector.pipeline import run_detection
 from detector.simulate import SimulationParams, simulate
 from detector.store import open_database
@@ -91,9 +92,10 @@ def test_ties_are_grouped_by_component_from_the_lesser_account() -> None:
     graph.add_edge(c, d, weight=1.0, contents=1, signals="repost")
     graph.add_edge(c, b, weight=0.5, contents=1, signals="link")
     graph.add_node(e)                                    # no tie: no component
-    assert _components(graph) == [
-        [("twitter", "0", "twitter", "1", 2.0, 2, "text"),
-         ("twitter", "1", "twitter", "2", 0.5, 1, "link"),
-         ("twitter", "2", "twitter", "3", 1.0, 1, "repost")]]
+    rows = [[("twitter", "0", "twitter", "1", 2.0, 2, "text"),
+             ("twitter", "1", "twitter", "2", 0.5, 1, "link"),
+             ("twitter", "2", "twitter", "3", 1.0, 1, "repost")]]
+    assert _components(graph) == rows
+    assert _components(graph, component_edges(graph)) == rows      # as a run made them
     graph.add_edge(e, ("twitter", "9"), weight=1.0, contents=1, signals="text")
     assert len(_components(graph)) == 2

@@ -27,7 +27,7 @@ from detector.store.schema import (
 if TYPE_CHECKING:
     import networkx as nx
 
-    from detector.cluster import Campaign
+    from detector.cluster import Campaign, Edge
     from detector.detect import Detection
 
 MAX_EVENTS_PER_CAMPAIGN = 500
@@ -110,17 +110,18 @@ def _evidence_digest(columns: list[list[Any]]) -> str:
     return _digest(plain, 16).hex()
 
 
-def _components(graph: nx.Graph) -> list[list[tuple[Any, ...]]]:
+def _components(graph: nx.Graph, components: list[list[Edge]] | None = None) -> list[list[tuple[Any, ...]]]:
     """The ties of each connected component as rows (``_TIE``), in ``cluster.component_edges``'
-    order (each tie from its lesser account, sorted): the same ties give the same rows in the
-    same order, whatever order the graph was built in."""
+    order (each tie from its lesser account, sorted; ``components`` when the run made them): the
+    same ties give the same rows in the same order, whatever order the graph was built in."""
     # not at the top: cluster imports networkx, which the read commands start without
     from detector.cluster import component_edges
 
     adjacent = graph.adj
+    parts = component_edges(graph) if components is None else components
     return [[(a[0], a[1], b[0], b[1], weight, data["contents"], data["signals"])
              for a, b, weight in edges for data in (adjacent[a][b],)]
-            for edges in component_edges(graph) if edges]
+            for edges in parts if edges]
 
 
 def _component_key(rows: list[tuple[Any, ...]]) -> int:
@@ -177,7 +178,7 @@ def _store_evidence(c: Connection, detection_id: int, result: Detection, before:
 def _store_ties(c: Connection, detection_id: int, result: Detection, before: int | None) -> int:
     """The graph's ties, a connected component at a time: copied inside the database from the
     run ``before`` when it stored the same rows, else sent. Returns the rows copied."""
-    parts = [(rows, _component_key(rows)) for rows in _components(result.graph)]
+    parts = [(rows, _component_key(rows)) for rows in _components(result.graph, result.components)]
     earlier: set[int | None] = set() if before is None else set(c.execute(
         select(TieRow.component).where(TieRow.detection_id == before,
                                        TieRow.component.is_not(None)).distinct()).scalars())
