@@ -64,13 +64,17 @@ def _signal_list(signals: str) -> tuple[str, ...]:
     return tuple(signals.split(","))        # a few distinct lists for 315k ties at 3M
 
 
-def _strength_by_signal(graph: nx.Graph, account: AccountKey) -> dict[str, float]:
+def _strengths(graph: nx.Graph, account: AccountKey) -> tuple[dict[str, float], float, int]:
+    """An account's summed tie weight per signal, in all (as ``graph.degree(weight=)`` sums it:
+    the same numbers in the same order) and its number of ties, in one pass over its ties."""
     by_signal: dict[str, float] = defaultdict(float)
+    weights = []
     for data in graph.adj[account].values():        # its ties, in the order graph.edges gives
         weight = data["weight"]
+        weights.append(weight)
         for signal in _signal_list(data["signals"]):
             by_signal[signal] += weight
-    return by_signal
+    return by_signal, float(sum(weights)), len(weights)
 
 
 def _campaign_strength(graph: nx.Graph, account: AccountKey, members: set[AccountKey]) -> float:
@@ -115,8 +119,7 @@ def score_accounts(graph: nx.Graph, found: Sequence[Campaign], posts_per_account
                 evidence[p.account].append((event, p))
     scores = {}
     for account in sorted(set(graph.nodes) | set(memberships)):
-        by_signal = _strength_by_signal(graph, account) if account in graph else {}
-        strength = float(graph.degree(account, weight="weight")) if account in graph else 0.0
+        by_signal, strength, ties = _strengths(graph, account) if account in graph else ({}, 0.0, 0)
         net = network[account] if account in network else 0.5 * _saturate(strength)
         score = max(net, relay.get(account, 0.0))
         subscores = {s: round(_saturate(by_signal.get(s, 0.0)), 4) for s in SIGNALS}
@@ -125,7 +128,7 @@ def score_accounts(graph: nx.Graph, found: Sequence[Campaign], posts_per_account
         events_in = len(own)
         features = {
             "strength": round(strength, 4),
-            "ties": float(graph.degree(account)) if account in graph else 0.0,
+            "ties": float(ties),
             "events": float(events_in),
             "share_of_posts_in_events": round(events_in / max(posts_per_account.get(account, 1), 1), 4),
             "median_delay_s": round(_delays(own), 3),
