@@ -127,7 +127,7 @@ def writes_aside(url: str, first: Callable[[Any], Any], then: Callable[[Any], ob
     ``(its result,)``, then run ``then(engine)`` there. ``answered`` gives the answer; ``settle``
     waits for ``then``. A failure of ``then`` is left to the caller to notice and mend (the
     child has answered by then)."""
-    return _start(_writing_child, (url, first, then), stored=True)
+    return _start(_database_child, (url, lambda engine: (first(engine),), then), stored=True)
 
 
 def answered(pending: Pending, patience: float) -> tuple[Any] | None:
@@ -136,11 +136,15 @@ def answered(pending: Pending, patience: float) -> tuple[Any] | None:
     return _finish(pending, patience)  # type: ignore[no-any-return]
 
 
-def _writing_child(send: Any, url: str, first: Callable[[Any], Any], then: Callable[[Any], object]) -> None:
+def _database_child(send: Any, url: str, first: Callable[[Any], Any],
+                    then: Callable[[Any], object]) -> None:
+    """On an engine of its own for ``url`` (never the parent's connections): answer
+    ``first(engine)``, then, once answered, run ``then(engine)``; the parent mends what
+    ``then`` fails to do."""
     from detector.store.database import make_engine
 
-    engine = make_engine(url)                # never the parent's connections
-    if _answer(send, lambda: (first(engine),)):
+    engine = make_engine(url)
+    if _answer(send, lambda: first(engine)):
         with contextlib.suppress(Exception):
             then(engine)
     engine.dispose()
@@ -167,27 +171,24 @@ def _stored_child(send: Any, url: str, since: datetime | None, until: datetime |
     """Read and fingerprint the posts, answer, then index their texts for lookups with the
     normal forms and signatures just made, while the parent links, clusters and scores."""
     from detector.detect import TextForms, fingerprint_texts
-    from detector.store.database import make_engine
     from detector.store.lookup import index_fingerprinted
     from detector.store.reader import iter_post_texts
 
-    engine = make_engine(url)                # never the parent's connections
     forms = TextForms()
     made: list[Any] = []
 
-    def work() -> tuple[int, str, dict[int, str], Any]:
+    def work(engine: Any) -> tuple[int, str, dict[int, str], Any]:
         posts = list(iter_post_texts(engine, since, until))
         groups, prints = fingerprint_texts(posts, params, forms)
         made.extend((posts, prints))
         return (len(posts), order_digest(posts), groups, prints)
 
-    if _answer(send, work):
+    def index(engine: Any) -> None:   # what fails is indexed by the parent, which reports it
         posts, prints = made
-        # a failure is not lost: the parent indexes what is left, and reports what fails
-        with contextlib.suppress(Exception):
-            index_fingerprinted(engine, posts, forms.normal_of, prints.signatures, forms.sig_rows,
-                                made_with=params.fingerprint)
-    engine.dispose()
+        index_fingerprinted(engine, posts, forms.normal_of, prints.signatures, forms.sig_rows,
+                            made_with=params.fingerprint)
+
+    _database_child(send, url, work, index)
 
 
 def _answer(send: Any, work: Any) -> bool:
