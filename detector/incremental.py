@@ -122,7 +122,8 @@ class CacheReader(Protocol):
 
     def bucket_ends(self, buckets: Sequence[Bucket]) -> dict[Bucket, tuple[int, int]]: ...
     def text_posts(self, positions: Sequence[int]) -> dict[int, tuple[int, int]]: ...
-    def posts(self, refs: Sequence[int]) -> dict[int, Post]: ...
+    def posts(self, refs: Sequence[int]) -> dict[int, Post]: ...   # what linking reads of them
+    def texts(self, refs: Sequence[int]) -> dict[int, str]: ...
     def content_posts(self, since: Mapping[Content, int]) -> dict[Content, list[tuple[int, int]]]: ...
 
 
@@ -435,9 +436,9 @@ def _verified_pairs(pairs: set[tuple[int, int]], sigs: Signatures, chosen: Seque
     """The candidate pairs similar enough, as (old group label or new position, new position)."""
     row_at = {start + i: row for row, i in enumerate(chosen)}
     old = reader.text_posts(sorted({p for p, _ in pairs if p < start}))
-    fetched = reader.posts(sorted(ref for ref, _ in old.values()))
+    fetched = reader.texts(sorted(ref for ref, _ in old.values()))
     old_rows = {p: n for n, p in enumerate(old)}
-    old_sigs = signatures([normalize_text(fetched[ref].text) for ref, _ in old.values()],
+    old_sigs = signatures([normalize_text(fetched[ref]) for ref, _ in old.values()],
                           params.fingerprint, normalized=True) if old else sigs[:0]
     found = []
     for p, row in sorted(pairs):

@@ -81,6 +81,9 @@ def rejections(engine: Engine, dataset_id: int, limit: int = 100) -> list[Reject
 _POST_FIELDS = ("platform", "post_id", "account_id", "handle", "created_at", "text", "repost_of",
                 "reply_to", "quote_of", "urls", "hashtags", "mentions", "lang", "client")
 _TEXT_FIELDS = ("platform", "post_id", "text", "repost_of", "id")    # PostText's, in its order
+# what linking keys a post by (``link.content_keys``) and an event holds of it
+_LINK_FIELDS = ("platform", "post_id", "account_id", "created_at", "repost_of", "reply_to", "urls",
+                "hashtags")
 
 
 def _as_list(value: Any) -> tuple[str, ...]:
@@ -106,6 +109,15 @@ def post_from_row(row: Any, lists: dict[Any, tuple[str, ...]] | None = None) -> 
     # month's detection); a test reads back every field of stored posts
     return Post(platform, post_id, account_id, _as_time(created_at), text, handle, repost_of,
                 reply_to, quote_of, decode(urls), decode(hashtags), decode(mentions), lang, client)
+
+
+def linked_post_from_row(row: Any, lists: dict[Any, tuple[str, ...]]) -> Post:
+    """A row of ``link_post_columns`` as a Post with only what linking reads: its text, handle,
+    quote, mentions, language and client left empty."""
+    platform, post_id, account_id, created_at, repost_of, reply_to, urls, hashtags = row
+    decode = _cached_list(lists)
+    return Post(platform, post_id, account_id, _as_time(created_at), "", None, repost_of, reply_to,
+                None, decode(urls), decode(hashtags))
 
 
 def _cached_list(lists: dict[Any, tuple[str, ...]]) -> Any:
@@ -191,3 +203,8 @@ def raw_post_columns() -> list[Any]:
     """The columns ``post_from_row`` reads, as the driver gives them: SQLAlchemy's per-value
     JSON and time processing cost three times the rest of a read."""
     return _raw(_POST_FIELDS)
+
+
+def link_post_columns() -> list[Any]:
+    """The columns ``linked_post_from_row`` reads, as the driver gives them."""
+    return _raw(_LINK_FIELDS)
