@@ -58,7 +58,7 @@ from detector.totals import Change, Delta, PairTotals, add_change, add_delta
 if TYPE_CHECKING:
     from detector.detect import DetectParams, Ties
 
-CACHE_VERSION = 9               # bump when the cache's meaning changes: older caches run full
+CACHE_VERSION = 10              # bump when the cache's meaning changes: older caches run full
 Content = tuple[str, str]       # (signal, key)
 Order = tuple[int, int]         # (position of the content's first post, rank among its keys)
 Tail = tuple[int, int]          # (number of the content's last occasion, position of its first post)
@@ -89,6 +89,7 @@ class Journal:
     accounts: dict[AccountKey, None] = field(default_factory=dict)  # tallies changed, in order
     users: list[tuple[str, AccountKey]] = field(default_factory=list)  # (client, account) added
     pairs: list[Change] = field(default_factory=list)               # as applied to the totals
+    similar: dict[tuple[str, str], float | None] = field(default_factory=dict)  # measured
 
 
 @dataclass
@@ -104,7 +105,9 @@ class State:
     packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since restored
     journal: Journal = field(default_factory=Journal)
     clusters: Clusters = field(default_factory=dict)           # the last run's, see cluster.communities
-    similar: dict[tuple[str, str], float | None] = field(default_factory=dict)  # see refresh._facts
+    # each pair of posts of text evidence measured since the full run: (first, post) -> their
+    # similarity (None: one has no signature); see refresh._facts
+    similar: dict[tuple[str, str], float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -552,7 +555,7 @@ def pack(state: State) -> bytes:
     users = {client: sorted(accounts) for client, accounts in state.app_users.items()}
     pairs = (state.pairs.accounts, *state.pairs.arrays())
     return _framed((CACHE_VERSION, state.posts, contents, pairs, tallies, users, state.tails,
-                    state.clusters), raw_arrays=True)
+                    state.clusters, state.similar), raw_arrays=True)
 
 
 _MAGIC = b"CIB\x01"                 # a framed blob; anything else is an older cache's zlib
@@ -604,8 +607,8 @@ def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
         loaded = _unframed(blob)  # our own blob, from pack
         if not isinstance(loaded, tuple) or loaded[:1] != (CACHE_VERSION,):
             return None
-        _, posts, contents, pairs, tallies, users, tails, clusters = loaded
-        state = State(posts, tails=tails, pairs=PairTotals(*pairs), clusters=clusters)
+        _, posts, contents, pairs, tallies, users, tails, clusters, similar = loaded
+        state = State(posts, tails=tails, pairs=PairTotals(*pairs), clusters=clusters, similar=similar)
         state.tallies = {row[0]: row for row in tallies}      # unpacked when read: tally_of
         state.app_users.update({client: set(accounts) for client, accounts in users.items()})
         read: dict[Content, bytes | Unpacked] = contents
@@ -621,8 +624,9 @@ def _replay(state: State, contents: dict[Content, bytes | Unpacked], blob: bytes
     loaded = _unframed(blob)  # our own blob, from pack_changes
     if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):
         raise ValueError(f"log row {number} is not a change of this cache version")
-    _, _, posts, steps, tallies, users, pairs, clusters = loaded
+    _, _, posts, steps, tallies, users, pairs, clusters, similar = loaded
     state.clusters = clusters                   # whole in each row: the last row's hold
+    state.similar.update(similar)
     for kind, content, packed, tail in steps:
         if kind == "tail":              # the events before the old tail's occasion, then these
             order, events = _unpack_content(content, contents[content])
@@ -651,4 +655,5 @@ def pack_changes(state: State) -> bytes:
     tallies = [_tally_row(account, state.tallies[account]) for account in journal.accounts]
     pairs = [tuple(change) for change in journal.pairs]      # plain tuples of arrays
     return _framed((CACHE_VERSION, "changes", state.posts, journal.steps, tallies,
-                    journal.users, pairs, state.clusters))     # clusters: a few hundred, whole
+                    journal.users, pairs, state.clusters,      # clusters: a few hundred, whole
+                    journal.similar))

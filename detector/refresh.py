@@ -161,8 +161,9 @@ def _facts(engine: Engine, state: State, params: DetectParams,
         return pair_similarities(pairs, Fingerprints(dict(zip(ids, rows.tolist(), strict=True)), sigs))
 
     def similarities(found: Sequence[Campaign]) -> dict[tuple[str, str], float]:
-        """Those of the pairs the state's last run did not measure (``State.similar``, not
-        saved: a worker's runs keep it, WarmCache; measuring all took 0.8 s at 3M posts)."""
+        """Measured only for the pairs no run measured since the full one (``State.similar``,
+        saved with the cache: measuring all, their texts read again, took 1.3 s at 3M posts).
+        A pair's posts never change, nor does their similarity."""
         pairs = text_pairs(found)
         memo = state.similar
         missing = [pair for pair in dict.fromkeys(pairs) if pair not in memo]
@@ -170,9 +171,10 @@ def _facts(engine: Engine, state: State, params: DetectParams,
             platform = {p.post_id: p.account[0] for c in found for e in c.events
                         if e.signal == "text" for p in e.participants}
             values = measured(missing, {(platform[i], i) for pair in missing for i in pair})
-            memo.update((pair, values.get(pair)) for pair in missing)   # None: no signature
-        state.similar = {pair: memo[pair] for pair in pairs}
-        return {pair: value for pair, value in state.similar.items() if value is not None}
+            made = {pair: values.get(pair) for pair in missing}          # None: no signature
+            memo.update(made)
+            state.journal.similar.update(made)
+        return {pair: value for pair in pairs if (value := memo[pair]) is not None}
 
     return PostFacts(state.posts, per_account(state), lambda keep: behaviour(state, keep, created),
                      texts, similarities)
@@ -186,9 +188,10 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
     the updated cache once saved. The new posts' texts are indexed for lookups with the normal
     forms and signatures the update made (making them again took 0.2 s of 10k posts).
 
-    Saving the cache and indexing are writes that nothing after the campaigns are found reads:
-    on a big cache a forked child makes them (``aside.writes_aside``) while this process scores
-    and concludes, and the run is stored once the child is done. If the child fails, this
+    Saving the cache and indexing are writes that nothing after the campaigns are found and
+    their text evidence measured reads: on a big cache a forked child makes them
+    (``aside.writes_aside``) while this process scores and concludes, and the run is stored
+    once the child is done. If the child fails, this
     process writes what it did not. At 3M posts the writes took 2.3 s of a 10k-post update and
     the run became 1.4 s faster in a new process, 0.8 s with the cache kept loaded: pages this
     process touches while the child lives are copied (copy-on-write), which is also why the
@@ -207,9 +210,13 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
     events = ordered_events(state)
     ties = Ties(params, events, ties_graph(state, params.graph), clusters=state.clusters)
     found = find_campaigns(ties)             # state.clusters now this graph's: saved with it
+    facts = _facts(engine, state, params, created)
+    similar = facts.similarities(found)      # state.similar now holds them: saved with it
+    measured = len(state.journal.similar)    # the pairs no run measured before
+    facts = replace(facts, similarities=lambda _: similar)
     pending = writes.aside(engine) if to_write else None
     try:
-        result = conclude_campaigns(ties, found, _facts(engine, state, params, created), created, scorer)
+        result = conclude_campaigns(ties, found, facts, created, scorer)
     except BaseException:
         settle(pending, patience_for(state.posts))      # its writes are whole or not made
         raise
@@ -218,7 +225,8 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
         warm.keep(engine, replace(mark, read_from=stamp), state)
     return result, {"new_posts": len(new), "contents_touched": changes.touched,
                     "posts_read": len(new) + reader.posts_read, "cache_saved": int(stamp is not None),
-                    "cache_kept_loaded": int(cached.kept), "cache_saved_aside": int(writes.aside_saved)}
+                    "cache_kept_loaded": int(cached.kept), "cache_saved_aside": int(writes.aside_saved),
+                    "similarities_measured": measured}
 
 
 @dataclass
@@ -297,9 +305,9 @@ def detect_full(engine: Engine, params: DetectParams, datasets: Sequence[int],
             last = posts[-1] if posts else None
             mark = Watermark(params_hash(params), tuple(datasets), len(posts),
                              (last.created_at, last.platform, last.post_id) if last else None)
+            state.similar = dict(result.similarity)
             stamp = save_full(engine, mark, state, contents, refs, buckets)
             if warm is not None:
-                state.similar = dict(result.similarity)
                 warm.keep(engine, replace(mark, read_from=stamp), state)
     settle(pending, patience_for(len(posts)))
     return result, {"posts_read": len(posts)}
