@@ -15,7 +15,7 @@ from detector.incremental import thaw
 from detector.model import Scorer, ScorerSource, resolve_scorer
 from detector.refresh import Cached, WarmCache, detect_full, detect_incremental, plan
 from detector.store import account_creation, complete_datasets, refresh_statistics
-from detector.store.detections import save_detection
+from detector.store.detections import RunRows, run_rows, save_detection
 from detector.store.lookup import DETECTION_BATCH, update_lookup_index
 
 LIBRARIES = ("cib-detector", "datasketch", "networkx", "numpy", "scikit-learn", "sqlalchemy")
@@ -89,9 +89,10 @@ def _run(engine: Engine, params: DetectParams, since: datetime | None, until: da
     created = account_creation(engine)
     cached = (plan(engine, params, datasets, windowed=since is not None or until is not None,
                    full=full, warm=warm) if incremental else "incremental updates not asked for")
+    rows: list[RunRows] = []                # made while the cache's writing child finishes
     if isinstance(cached, Cached):
         result, extra = detect_incremental(engine, params, cached, created, resolve_scorer(scorer),
-                                           warm)
+                                           warm, meanwhile=lambda made: rows.append(run_rows(made)))
         result.path = (f"incremental{' (cache kept loaded)' if cached.kept else ''}: "
                        f"{extra['new_posts']:,} new posts, {extra['contents_touched']:,} contents touched")
         if not extra.pop("cache_saved"):
@@ -103,7 +104,8 @@ def _run(engine: Engine, params: DetectParams, since: datetime | None, until: da
         result.path = f"full: {cached}"
     result.counts |= {"incremental": int(isinstance(cached, Cached))} | extra
     used = versions() | scorer_versions(resolve_scorer(scorer))
-    detection_id = save_detection(engine, result, versions=used, datasets=datasets, since=since, until=until)
+    detection_id = save_detection(engine, result, versions=used, datasets=datasets, since=since,
+                                  until=until, rows=rows[0] if rows else None)
     # the text-lookup index: the fingerprinting child of a full run indexed what it read (while
     # this process concluded); the rest (posts outside a time window, incremental and small
     # runs, a child that failed) is indexed here

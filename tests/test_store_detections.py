@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import pytest
 from sqlalchemy import Engine, select, update
 
+from detector import aside
 from detector.cluster import component_edges
 from detector.pipeline import run_detection
 from detector.simulate import SimulationParams, simulate
@@ -68,6 +70,24 @@ def test_rows_copied_or_sent_are_the_same(engine: Engine, tmp_path: Path) -> Non
         digests = select(CampaignRow.campaign_id, CampaignRow.evidence_digest).order_by(CampaignRow.rank)
         assert c.execute(digests.where(CampaignRow.detection_id == updated)).all() == \
             other.execute(digests.where(CampaignRow.detection_id == sent)).all()
+
+
+def test_an_incremental_run_stores_what_a_full_run_stores(engine: Engine, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update makes the rows to store while its child writes the cache (as on a big one)."""
+    monkeypatch.setattr(aside, "MIN_POSTS", 0)
+    old, new = halves()
+    ingest(engine, tmp_path, old)
+    run_detection(engine, incremental=True)
+    ingest(engine, tmp_path, new)
+    updated, result = run_detection(engine, incremental=True)
+    assert result.counts["incremental"] == 1
+    assert result.counts["cache_saved_aside"] == int(aside.can_fork())
+    alone = open_database(f"sqlite:///{tmp_path / 'alone.db'}")
+    ingest(alone, tmp_path, old)
+    ingest(alone, tmp_path, new)
+    sent, _ = run_detection(alone)
+    assert stored(engine, updated) == stored(alone, sent)
 
 
 def test_runs_stored_before_digests_existed_are_not_copied_from(engine: Engine, tmp_path: Path) -> None:

@@ -175,10 +175,11 @@ def _store_evidence(c: Connection, detection_id: int, result: Detection, before:
     return copied
 
 
-def _store_ties(c: Connection, detection_id: int, result: Detection, before: int | None) -> int:
-    """The graph's ties, a connected component at a time: copied inside the database from the
-    run ``before`` when it stored the same rows, else sent. Returns the rows copied."""
-    parts = [(rows, _component_key(rows)) for rows in _components(result.graph, result.components)]
+def _store_ties(c: Connection, detection_id: int, parts: list[tuple[list[tuple[Any, ...]], int]],
+                before: int | None) -> int:
+    """The graph's ties, a connected component at a time (``parts``: its rows and their key):
+    copied inside the database from the run ``before`` when it stored the same rows, else
+    sent. Returns the rows copied."""
     earlier: set[int | None] = set() if before is None else set(c.execute(
         select(TieRow.component).where(TieRow.detection_id == before,
                                        TieRow.component.is_not(None)).distinct()).scalars())
@@ -196,9 +197,27 @@ def _store_ties(c: Connection, detection_id: int, result: Detection, before: int
     return copied
 
 
+@dataclass(frozen=True)
+class RunRows:
+    """What storing a run sends or copies, made from the run alone (:func:`run_rows`): each
+    campaign's evidence as columns and its digest, each connected component's ties and key."""
+
+    evidence: list[list[list[Any]]]
+    digests: list[str]
+    ties: list[tuple[list[tuple[Any, ...]], int]]
+
+
+def run_rows(result: Detection) -> RunRows:
+    """A run's evidence and tie rows, before any database is asked: an incremental run makes
+    them while its child writes the cache (0.9 s at 3M posts)."""
+    columns = [_evidence(campaign, result.similarity) for campaign in result.campaigns]
+    return RunRows(columns, [_evidence_digest(rows) for rows in columns],
+                   [(rows, _component_key(rows)) for rows in _components(result.graph, result.components)])
+
+
 def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str],
                    datasets: Sequence[int], since: datetime | None = None,
-                   until: datetime | None = None) -> int:
+                   until: datetime | None = None, rows: RunRows | None = None) -> int:
     """Store a whole run in one transaction and return its id.
 
     Most of a run's evidence and ties are what the run before stored: after 10k new posts on
@@ -208,21 +227,21 @@ def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str
     of being sent again: storing that run took 5.3 s instead of 6.0 s (medians of 4). The rows
     stored are the same either way (only their ids' order may differ): every run still holds
     all its rows, so reads and deletions are as before. ``result.counts`` gets how many were
-    copied (``evidence_copied``, ``ties_copied``)."""
-    columns = [_evidence(campaign, result.similarity) for campaign in result.campaigns]
-    digests = [_evidence_digest(rows) for rows in columns]
+    copied (``evidence_copied``, ``ties_copied``). ``rows``: ``run_rows(result)``, when made."""
+    made = rows if rows is not None else run_rows(result)
+    digests = made.digests
     with engine.begin() as c:
         before = _previous_run(c)
         detection_id = int(c.execute(_table(DetectionRow).insert().values(
             created_at=datetime.now(UTC), params=result.params.to_json(), versions=versions,
             datasets=list(datasets), counts=result.counts, since=since, until=until,
         )).inserted_primary_key[0])  # type: ignore[index]
-        for row_type, rows in ((CampaignRow, _campaign_rows(detection_id, result, digests)),
-                               (CampaignMemberRow, _member_rows(detection_id, result)),
-                               (AccountScoreRow, _score_rows(detection_id, result))):
-            insert_rows(c, _table(row_type), rows)
-        copied = {"evidence_copied": _store_evidence(c, detection_id, result, before, columns, digests),
-                  "ties_copied": _store_ties(c, detection_id, result, before)}
+        for row_type, values in ((CampaignRow, _campaign_rows(detection_id, result, digests)),
+                                 (CampaignMemberRow, _member_rows(detection_id, result)),
+                                 (AccountScoreRow, _score_rows(detection_id, result))):
+            insert_rows(c, _table(row_type), values)
+        copied = {"evidence_copied": _store_evidence(c, detection_id, result, before, made.evidence, digests),
+                  "ties_copied": _store_ties(c, detection_id, made.ties, before)}
         result.counts |= copied
         c.execute(update(_table(DetectionRow)).where(DetectionRow.id == detection_id)
                   .values(counts=result.counts))
