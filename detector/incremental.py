@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import pickle
 import struct
@@ -65,6 +66,7 @@ Tail = tuple[int, int]          # (number of the content's last occasion, positi
 Bucket = tuple[int, int]        # (band, band key); band == bands: the whole signature
 TallyRow = tuple[Any, ...]      # a tally as packed: (account, posts, reposts, hours, clients, first)
 Keys = npt.NDArray[np.int64]
+Packed = bytes | memoryview     # a content's events as _pack_content made them (memoryview: as loaded)
 
 
 def params_hash(params: DetectParams) -> str:
@@ -102,7 +104,7 @@ class State:
     pairs: PairTotals = field(default_factory=PairTotals)
     tallies: dict[AccountKey, Tally | TallyRow] = field(default_factory=dict)  # see tally_of
     app_users: dict[str, set[AccountKey]] = field(default_factory=lambda: defaultdict(set))
-    packed: dict[Content, bytes] = field(default_factory=dict)  # contents unchanged since restored
+    packed: dict[Content, Packed] = field(default_factory=dict)  # contents unchanged since restored
     journal: Journal = field(default_factory=Journal)
     clusters: Clusters = field(default_factory=dict)           # the last run's, see cluster.communities
     # each pair of posts of text evidence measured since the full run: (first, post) -> their
@@ -376,7 +378,7 @@ def _replace(state: State, content: Content, now: tuple[Order, list[Event], Tail
 
 
 def _set(state: State, content: Content, now: tuple[Order, list[Event], Tail] | None,
-         packed: bytes | None = None) -> tuple[Order, list[Event]] | None:
+         packed: Packed | None = None) -> tuple[Order, list[Event]] | None:
     """Put a content's events (or none) in place of its old ones; returns the old ones."""
     old = state.contents.pop(content, None)
     state.tails.pop(content, None)
@@ -486,9 +488,9 @@ def _pack_content(order: Order, events: list[Event]) -> bytes:
 Unpacked = tuple[Order, list[Event]]
 
 
-def _unpack_content(content: Content, blob: bytes | Unpacked) -> Unpacked:
+def _unpack_content(content: Content, blob: Packed | Unpacked) -> Unpacked:
     """A content's events from its blob (:func:`_pack_content`), or as given when unpacked."""
-    if not isinstance(blob, bytes):
+    if isinstance(blob, tuple):
         return blob
     signal, key = content
     order, heads, accounts, numbers, post_ids, times = pickle.loads(blob)  # ours: _pack_content
@@ -548,8 +550,9 @@ def thaw() -> None:
 
 def pack(state: State) -> bytes:
     """The state, pickled: each content's events apart, so that an update re-packs only the
-    contents it changed, and the pair totals as arrays (kept raw: see :func:`_framed`)."""
-    contents = {content: state.packed.get(content) or _pack_content(*entry)
+    contents it changed, and the pair totals as arrays (contents and arrays kept raw: see
+    :func:`_framed`)."""
+    contents = {content: pickle.PickleBuffer(state.packed.get(content) or _pack_content(*entry))
                 for content, entry in state.contents.items()}
     tallies = [_tally_row(account, t) for account, t in state.tallies.items()]
     users = {client: sorted(accounts) for client, accounts in state.app_users.items()}
@@ -558,41 +561,65 @@ def pack(state: State) -> bytes:
                     state.clusters, state.similar), raw_arrays=True)
 
 
-_MAGIC = b"CIB\x01"                 # a framed blob; anything else is an older cache's zlib
+_MAGIC = b"CIB\x02"                 # a framed blob
+_MAGIC_1 = b"CIB\x01"               # one framed before contents were kept raw: all buffers writable
 
 
 def _framed(value: object, *, raw_arrays: bool = False) -> bytes:
-    """``value`` pickled and compressed; with ``raw_arrays``, its numpy arrays' data after it,
-    uncompressed (pickle protocol 5's out-of-band buffers). At 3M posts the pair totals' 227 MB
-    took zlib 1.1 s to compress and 1.2 s to decompress at each load; read raw, 0.3 s. The
-    compressed part stays small (contents, tallies: 55 MB)."""
+    """``value`` pickled and compressed; with ``raw_arrays``, its out-of-band buffers (pickle
+    protocol 5: numpy arrays, and ``PickleBuffer``s of bytes) after it, uncompressed. At 3M
+    posts the pair totals' 227 MB took zlib 1.1 s to compress and 1.2 s to decompress at each
+    load; read raw, 0.3 s. The contents' 24k blobs (120 MB) kept in the compressed part cost
+    zlib and pickle about 1 s of each load: raw, they are views on one copy. What stays
+    compressed is small (tallies, users, tails: 37 MB).
+
+    The frame: magic, the compressed part's size, the number of buffers, each one's size and
+    whether it is writable (arrays are; the contents' bytes not), then the parts."""
     buffers: list[pickle.PickleBuffer] = []
     stream = zlib.compress(pickle.dumps(value, protocol=5,
                                         buffer_callback=buffers.append if raw_arrays else None), 1)
     raws = [buffer.raw() for buffer in buffers]
-    head = struct.pack(f"<4sQI{len(raws)}Q", _MAGIC, len(stream), len(raws), *(r.nbytes for r in raws))
+    head = struct.pack(f"<4sQI{len(raws)}Q{len(raws)}B", _MAGIC, len(stream), len(raws),
+                       *(r.nbytes for r in raws), *(not r.readonly for r in raws))
     return b"".join([head, stream, *raws])
 
 
 def _unframed(blob: bytes) -> Any:
-    """What :func:`_framed` made (raises ``ValueError`` on a blob cut short). The arrays are
-    writable views on one copy of the raw part: the totals are added to in place."""
-    if not blob.startswith(_MAGIC):
+    """What :func:`_framed` made (raises ``ValueError`` on a blob cut short). Each run of
+    writable buffers is one copy (the totals are added to in place), each run of the others one
+    read-only copy: neither holds on to the blob."""
+    if not blob.startswith((_MAGIC, _MAGIC_1)):
         return pickle.loads(zlib.decompress(blob))     # an older cache's: restore discards it
     size, count = struct.unpack_from("<QI", blob, len(_MAGIC))
     at = len(_MAGIC) + 12
     lengths = struct.unpack_from(f"<{count}Q", blob, at)
     at += 8 * count
+    writable = [True] * count
+    if blob.startswith(_MAGIC):
+        writable = [bool(flag) for flag in struct.unpack_from(f"<{count}B", blob, at)]
+        at += count
     if at + size + sum(lengths) != len(blob):
         raise ValueError(f"the blob holds {len(blob):,} bytes, its frame says "
                          f"{at + size + sum(lengths):,}")
     stream = zlib.decompress(memoryview(blob)[at:at + size])
-    raw = memoryview(bytearray(memoryview(blob)[at + size:]))
-    buffers, start = [], 0
-    for length in lengths:
-        buffers.append(raw[start:start + length])
-        start += length
-    return pickle.loads(stream, buffers=buffers)
+    return pickle.loads(stream, buffers=_buffers(memoryview(blob)[at + size:], lengths, writable))
+
+
+def _buffers(raw: memoryview, lengths: Sequence[int], writable: Sequence[bool]) -> list[memoryview]:
+    """The buffers laid one after the other in ``raw``: views on one copy per run of buffers
+    alike (a bytearray for writable ones, bytes for the others)."""
+    views: list[memoryview] = []
+    start = 0
+    for kind, run in itertools.groupby(zip(lengths, writable, strict=True), key=lambda pair: pair[1]):
+        sizes = [length for length, _ in run]
+        part = raw[start:start + sum(sizes)]
+        copy = memoryview(bytearray(part) if kind else bytes(part))
+        at = 0
+        for length in sizes:
+            views.append(copy[at:at + length])
+            at += length
+        start += sum(sizes)
+    return views
 
 
 def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
@@ -611,15 +638,15 @@ def restore(blob: bytes, log: Sequence[bytes] = ()) -> State | None:
         state = State(posts, tails=tails, pairs=PairTotals(*pairs), clusters=clusters, similar=similar)
         state.tallies = {row[0]: row for row in tallies}      # unpacked when read: tally_of
         state.app_users.update({client: set(accounts) for client, accounts in users.items()})
-        read: dict[Content, bytes | Unpacked] = contents
+        read: dict[Content, Packed | Unpacked] = contents
         for number, changes in enumerate(log, start=2):   # as the cache's rows
             _replay(state, read, changes, number)
         state.contents = {content: _unpack_content(content, value) for content, value in read.items()}
-        state.packed = {content: value for content, value in read.items() if isinstance(value, bytes)}
+        state.packed = {content: value for content, value in read.items() if not isinstance(value, tuple)}
     return state
 
 
-def _replay(state: State, contents: dict[Content, bytes | Unpacked], blob: bytes, number: int) -> None:
+def _replay(state: State, contents: dict[Content, Packed | Unpacked], blob: bytes, number: int) -> None:
     """Make one log row's changes on a state being restored, its contents as read."""
     loaded = _unframed(blob)  # our own blob, from pack_changes
     if not isinstance(loaded, tuple) or loaded[:2] != (CACHE_VERSION, "changes"):

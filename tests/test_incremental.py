@@ -6,6 +6,8 @@ import gc
 import itertools
 import multiprocessing
 import os
+import pickle
+import struct
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, func, literal_column, select, update
 
@@ -24,6 +27,7 @@ from detector.errors import CacheOutdated, DamagedCache
 from detector.graph import Pair
 from detector.incremental import (
     State,
+    _framed,
     _pack_content,
     _unframed,
     _unpack_content,
@@ -481,6 +485,29 @@ def _pair_totals(state: State) -> dict[tuple[Pair, int], float]:
     for pair, counts in zip(pairs, totals.counts.tolist(), strict=True):
         found |= {(pair, 1 + i): float(n) for i, n in enumerate(counts)}
     return found
+
+
+def test_a_frame_keeps_bytes_raw_read_only_and_arrays_writable() -> None:
+    """Out-of-band buffers come back as views on one copy per run of buffers alike: bytes
+    read-only, arrays writable (the pair totals are added to in place); a blob framed before
+    bytes were kept raw (all its buffers writable) reads too."""
+    value = {"blob": pickle.PickleBuffer(b"events"), "totals": np.arange(4, dtype=np.int64),
+             "other": pickle.PickleBuffer(b"more events"), "plain": [1, "two"]}
+    blob = _framed(value, raw_arrays=True)
+    back = _unframed(blob)
+    assert bytes(back["blob"]) == b"events" and back["blob"].readonly
+    assert bytes(back["other"]) == b"more events" and back["plain"] == [1, "two"]
+    back["totals"] += 1
+    assert back["totals"].tolist() == [1, 2, 3, 4]
+    assert _unframed(blob)["totals"].tolist() == [0, 1, 2, 3]        # a copy, not the blob
+    buffers: list[pickle.PickleBuffer] = []
+    stream = zlib.compress(pickle.dumps({"totals": np.arange(3)}, protocol=5,
+                                        buffer_callback=buffers.append), 1)
+    raw = buffers[0].raw()
+    old = struct.pack("<4sQIQ", b"CIB\x01", len(stream), 1, raw.nbytes) + stream + bytes(raw)
+    assert _unframed(old)["totals"].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="its frame says"):
+        _unframed(blob[:-1])
 
 
 def test_a_damaged_log_row_means_a_full_run(engine: Engine, tmp_path: Path,
