@@ -189,15 +189,15 @@ def detect_incremental(engine: Engine, params: DetectParams, cached: Cached,
     the updated cache once saved. The new posts' texts are indexed for lookups with the normal
     forms and signatures the update made (making them again took 0.2 s of 10k posts).
 
-    Saving the cache and indexing are writes that nothing after the campaigns are found and
-    their text evidence measured reads: on a big cache a forked child makes them
+    Saving the cache and indexing are writes that nothing reads once the campaigns are found
+    and their text evidence measured: on a big cache a forked child makes them
     (``aside.writes_aside``) while this process scores and concludes, and the run is stored
-    once the child is done. If the child fails, this
-    process writes what it did not. At 3M posts the writes took 2.3 s of a 10k-post update and
-    the run became 1.4 s faster in a new process, 0.8 s with the cache kept loaded: pages this
-    process touches while the child lives are copied (copy-on-write), which is also why the
-    child is not forked before the campaigns (finding them walks every event). ``meanwhile``
-    runs on the result while the child finishes (the pipeline makes the run's rows to store)."""
+    once the child is done. If the child fails, this process writes what it did not. At 3M
+    posts the writes took 2.3 s of a 10k-post update and the run became 1.4 s faster in a new
+    process, 0.8 s with the cache kept loaded: pages this process touches while the child lives
+    are copied (copy-on-write), which is also why the child is not forked before the campaigns
+    (finding them walks every event). ``meanwhile`` runs on the result while the child finishes
+    (the pipeline makes the run's rows to store then)."""
     state = cached.state
     new = new_posts(engine, cached.fresh)
     reader = SliceReader(engine)
