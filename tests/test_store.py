@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,7 +17,14 @@ from sqlalchemy import Engine, create_engine, inspect, select, text
 
 from detector.errors import DatabaseError
 from detector.records import Post
-from detector.store import current_revision_of, head_revision, make_engine, migrate, resolve_url
+from detector.store import (
+    current_revision_of,
+    head_revision,
+    make_engine,
+    migrate,
+    refresh_statistics,
+    resolve_url,
+)
 from detector.store.database import SCHEMA_HEAD, _alembic_config
 from detector.store.schema import Base
 
@@ -356,3 +366,21 @@ def test_ingest_file_stores_the_same_posts_on_postgres_and_sqlite(
     assert found[0] == found[1]
     assert found[0][1:] == (len(posts), len(posts) - 1, 0, 1)  # the reader refuses a blank id
     assert len(found[0][0]) == len(posts) - 1
+
+
+def test_refreshing_statistics_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
+    """``PRAGMA optimize`` reads, then writes: it takes SQLite's write lock first, waiting for a
+    writer (a job's heartbeat) as any write does, so that none commits in between (which
+    failed it at once, "database is locked")."""
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE datasets SET name = name")
+    threading.Timer(0.5, writer.execute, ("COMMIT",)).start()
+    start = time.monotonic()
+    refresh_statistics(engine)
+    assert time.monotonic() - start >= 0.4      # it waited for the writer's commit
+    writer.close()
+    engine.dispose()

@@ -143,12 +143,20 @@ def refresh_statistics(engine: Engine) -> None:
     """Let the query planner see the new row counts after a big write (a detection run):
     ``PRAGMA optimize`` on SQLite, ``ANALYZE`` on PostgreSQL (both sample; seconds at most).
     SQLite's reads at most ``ANALYSIS_LIMIT`` rows of each index, as its manual advises: else
-    it reads whole tables that every run makes longer (1.3 s of an incremental run at 3M posts)."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "sqlite":
+    it reads whole tables that every run makes longer (1.3 s of an incremental run at 3M posts).
+
+    On SQLite the write lock is taken first (``BEGIN IMMEDIATE``, waiting as long as any write
+    does): ``PRAGMA optimize`` reads, then writes its statistics, and a write committed in
+    between (a job's heartbeat) made it fail at once with "database is locked", failing a job
+    whose run was already stored."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
             connection.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
             connection.exec_driver_sql("PRAGMA optimize")
-        elif engine.dialect.name == "postgresql":
+            connection.commit()
+    elif engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
 
 

@@ -349,8 +349,8 @@ class SliceReader:
         found: dict[int, str] = {}
         with self.engine.connect() as c:
             for chunk in _chunks(refs):
-                found.update(c.execute(select(PostRow.id, PostRow.text).where(PostRow.id.in_(chunk)))
-                             .tuples().all())
+                found.update((ref, text) for ref, text in c.execute(
+                    select(PostRow.id, PostRow.text).where(PostRow.id.in_(chunk))))
         return self._counted(refs, found)
 
     def _counted(self, refs: Sequence[int], found: dict[int, T]) -> dict[int, T]:
