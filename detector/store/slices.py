@@ -334,8 +334,8 @@ class SliceReader:
 
     def posts(self, refs: Sequence[int]) -> dict[int, Post]:
         """The posts ``refs`` (``posts.id``) with what linking reads of them and no more
-        (``reader.linked_post_from_row``): their texts were a third of what a 10k-post update
-        read at 3M posts, and linking never reads them."""
+        (``reader.linked_post_from_row``): linking never reads their texts, and with them the
+        reads of a 10k-post update at 3M posts took 1.33 s instead of 0.99 s."""
         found, lists = {}, dict[Any, tuple[str, ...]]()
         columns = link_post_columns()
         with self.engine.connect() as c:
