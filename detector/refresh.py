@@ -143,15 +143,14 @@ def _facts(engine: Engine, state: State, params: DetectParams,
            created: Mapping[AccountKey, datetime] | None) -> PostFacts:
     """The posts' facts from the tallies; texts read only for the posts that quote campaigns
     and for the text evidence's similarities."""
-    read: dict[str, str] = {}                 # texts read for the quotes, used again below
+    read: dict[str, str] = {}       # texts read so far: the similarities' first, then the quotes'
 
     def texts(cited: set[Cited]) -> dict[str, str]:
-        read.update(texts_of(engine, cited))
+        read.update(texts_of(engine, {(platform, i) for platform, i in cited if i not in read}))
         return {i: read[i] for _, i in cited if i in read}
 
     def measured(pairs: Sequence[tuple[str, str]], wanted: set[Cited]) -> dict[tuple[str, str], float]:
-        known = {i: read[i] for _, i in wanted if i in read}
-        known |= texts_of(engine, {(platform, i) for platform, i in wanted if i not in read})
+        known = texts(wanted)
         if not known:
             return {}
         ids = sorted(known)

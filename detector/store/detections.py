@@ -71,6 +71,7 @@ def _score_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
 
 _EVIDENCE = ("event", "signal", "content_key", "event_size",                 # one per event
              "platform", "account_id", "post_id", "posted_at", "delay_s", "similarity")
+ComponentRows = tuple[list[tuple[Any, ...]], int]   # a connected component's tie rows, their key
 _TIE = ("platform_a", "account_a", "platform_b", "account_b", "weight", "contents", "signals")
 
 
@@ -175,7 +176,7 @@ def _store_evidence(c: Connection, detection_id: int, result: Detection, before:
     return copied
 
 
-def _store_ties(c: Connection, detection_id: int, parts: list[tuple[list[tuple[Any, ...]], int]],
+def _store_ties(c: Connection, detection_id: int, parts: list[ComponentRows],
                 before: int | None) -> int:
     """The graph's ties, a connected component at a time (``parts``: its rows and their key):
     copied inside the database from the run ``before`` when it stored the same rows, else
@@ -204,7 +205,7 @@ class RunRows:
 
     evidence: list[list[list[Any]]]
     digests: list[str]
-    ties: list[tuple[list[tuple[Any, ...]], int]]
+    ties: list[ComponentRows]
 
 
 def run_rows(result: Detection) -> RunRows:
