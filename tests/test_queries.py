@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy import Engine, create_engine, func, insert, select, text, update
 
 from detector.errors import BadQuery, DatasetBusy
 from detector.load import IngestOptions, ingest_file
@@ -36,7 +36,14 @@ from detector.store.queries import (
     list_datasets,
     post_url,
 )
-from detector.store.schema import LookupBandRow, LookupTextRow, PostRow, TieRow
+from detector.store.schema import (
+    LookupBandRow,
+    LookupTextRow,
+    PostRow,
+    RunComponentRow,
+    StoredEvidenceRow,
+    StoredTieRow,
+)
 from tests.conftest import POSTGRES_VARIABLE
 from tests.factories import render
 from tests.test_detect import RELAY_TEXT, hand_made
@@ -65,9 +72,11 @@ def detect_hand_made(engine: Engine, folder: Path) -> Detected:
     detection, result = run_detection(engine)
     kinds = {c.kind: c.campaign_id for c in result.campaigns}
     with engine.begin() as c:                    # a tie leaving the ring, for the graph test
-        c.execute(insert(TieRow), [{"detection_id": detection, "platform_a": "twitter",
-                                    "account_a": "1100", "platform_b": "twitter", "account_b": "1200",
-                                    "weight": 1.0, "contents": 1, "signals": "text"}])
+        component = c.execute(insert(RunComponentRow).values(detection_id=detection)).inserted_primary_key[0]
+        c.execute(update(RunComponentRow).where(RunComponentRow.id == component).values(tie_set=component))
+        c.execute(insert(StoredTieRow), [{"tie_set": component, "platform_a": "twitter",
+                                          "account_a": "1100", "platform_b": "twitter", "account_b": "1200",
+                                          "weight": 1.0, "contents": 1, "signals": "text"}])
     return Detected(engine, detection, report.dataset_id, kinds["network"], kinds["relay"])
 
 
@@ -293,6 +302,9 @@ def test_delete_dataset_removes_posts_bands_rejections(engine: Engine, tmp_path:
     stand_in = latest_detection(engine)
     assert stand_in is not None and stand_in.id > detected.detection
     assert stand_in.counts["campaigns"] == 0 and stand_in.counts["removed_posts"] == 132
+    with engine.connect() as c:     # its evidence and ties went with it: no other run held them
+        assert c.execute(select(func.count()).select_from(StoredEvidenceRow)).scalar_one() == 0
+        assert c.execute(select(func.count()).select_from(StoredTieRow)).scalar_one() == 0
 
 
 def test_a_dataset_being_ingested_is_not_deleted(engine: Engine) -> None:

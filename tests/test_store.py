@@ -26,7 +26,7 @@ from detector.store import (
     resolve_url,
 )
 from detector.store.database import SCHEMA_HEAD, _alembic_config
-from detector.store.schema import Base
+from detector.store.schema import VIEWS, Base, Views
 
 
 def _schema_differences(engine: Engine) -> list[object]:
@@ -35,11 +35,32 @@ def _schema_differences(engine: Engine) -> list[object]:
         return list(compare_metadata(context, Base.metadata))
 
 
+def _view_differences(engine: Engine) -> list[str]:
+    """How the database's views differ from the models' (``schema.VIEWS``, read through
+    ``schema.Views``): alembic's comparison sees tables only."""
+    found = []
+    with engine.connect() as connection:
+        inspector = inspect(connection)
+        if set(inspector.get_view_names()) != set(VIEWS):
+            found.append(f"views {sorted(inspector.get_view_names())}")
+        for name, body in VIEWS.items():
+            columns = [c["name"] for c in inspector.get_columns(name)]
+            if columns != [c.name for c in Views.metadata.tables[name].columns]:
+                found.append(f"{name}: columns {columns}")
+            if engine.dialect.name == "sqlite":
+                made = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                          {"n": name}).scalar()
+                if made != f"CREATE VIEW {name} AS {body}":
+                    found.append(f"{name}: {made}")
+    return found
+
+
 def test_migrations_build_exactly_the_orm_schema(database_url: str) -> None:
     """Every migration replayed on an empty database (what an older database goes through)."""
     engine = make_engine(database_url)
     command.upgrade(_alembic_config(engine), "head")
     assert _schema_differences(engine) == []
+    assert _view_differences(engine) == []
     assert current_revision_of(engine) == head_revision()
     engine.dispose()
 
@@ -51,6 +72,7 @@ def test_a_new_database_is_built_at_head_with_the_same_schema(database_url: str)
     migrate(engine)
     assert current_revision_of(engine) == SCHEMA_HEAD == head_revision()
     assert _schema_differences(engine) == []
+    assert _view_differences(engine) == []
     with engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
     command.upgrade(_alembic_config(engine), "head")

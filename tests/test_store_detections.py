@@ -1,5 +1,5 @@
-"""Storing a run: rows the run before stored the same are copied inside the database, and the
-run holds the same rows either way."""
+"""Storing a run: evidence and ties the run before stored the same are shared, not stored again,
+and each run reads as holding all its rows either way, before and after runs are deleted."""
 
 from __future__ import annotations
 
@@ -9,15 +9,26 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from sqlalchemy import Engine, select, update
+from alembic import command
+from sqlalchemy import Engine, func, select, text, update
 
 from detector import aside
 from detector.cluster import component_edges
 from detector.pipeline import run_detection
 from detector.simulate import SimulationParams, simulate
-from detector.store import open_database
+from detector.store import make_engine, migrate, open_database
+from detector.store.database import _alembic_config
 from detector.store.detections import _components
-from detector.store.schema import CampaignRow, EvidenceRow, TieRow
+from detector.store.retention import delete_runs
+from detector.store.schema import (
+    CampaignRow,
+    DetectionRow,
+    EvidenceRow,
+    RunComponentRow,
+    StoredEvidenceRow,
+    StoredTieRow,
+    TieRow,
+)
 from tests.test_incremental import ingest
 
 _EVIDENCE = [c for c in EvidenceRow.__table__.columns if c.name not in ("id", "detection_id")]
@@ -41,17 +52,48 @@ def halves() -> tuple[list[Any], list[Any]]:
     return [p for p in posts if p.created_at < cut], [p for p in posts if p.created_at >= cut]
 
 
-def test_a_run_like_the_one_before_copies_all_its_rows(engine: Engine, tmp_path: Path) -> None:
+def held(engine: Engine) -> tuple[int, int]:
+    """The evidence and tie rows stored, whichever runs share them."""
+    with engine.connect() as c:
+        return (c.execute(select(func.count()).select_from(StoredEvidenceRow)).scalar_one(),
+                c.execute(select(func.count()).select_from(StoredTieRow)).scalar_one())
+
+
+def test_a_run_like_the_one_before_shares_all_its_rows(engine: Engine, tmp_path: Path) -> None:
     ingest(engine, tmp_path, halves()[0])
     first, _ = run_detection(engine)
-    second, again = run_detection(engine)
     evidence, ties = stored(engine, first)
     assert evidence and ties
-    assert (again.counts["evidence_copied"], again.counts["ties_copied"]) == (len(evidence), len(ties))
+    assert held(engine) == (len(evidence), len(ties))
+    second, again = run_detection(engine)
+    assert (again.counts["evidence_shared"], again.counts["ties_shared"]) == (len(evidence), len(ties))
     assert stored(engine, second) == (evidence, ties)
+    assert held(engine) == (len(evidence), len(ties))          # stored once for both runs
 
 
-def test_rows_copied_or_sent_are_the_same(engine: Engine, tmp_path: Path) -> None:
+def test_deleting_runs_keeps_what_the_others_share_and_leaves_nothing_behind(
+        engine: Engine, tmp_path: Path) -> None:
+    old, new = halves()
+    ingest(engine, tmp_path, old)
+    first, _ = run_detection(engine)
+    second, _ = run_detection(engine)                            # shares all of the first's
+    ingest(engine, tmp_path, new)
+    third, result = run_detection(engine)                        # shares some of the second's
+    assert result.counts["evidence_shared"] > 0 and result.counts["ties_shared"] > 0
+    kept = {run: stored(engine, run) for run in (second, third)}
+    with engine.begin() as c:
+        delete_runs(c, select(DetectionRow.id).where(DetectionRow.id == first))
+    assert {run: stored(engine, run) for run in (second, third)} == kept
+    with engine.begin() as c:
+        delete_runs(c, select(DetectionRow.id).where(DetectionRow.id == second))
+    assert stored(engine, third) == kept[third]
+    assert held(engine) == tuple(map(len, kept[third]))       # the second's own rows went
+    with engine.begin() as c:
+        delete_runs(c, select(DetectionRow.id))
+    assert held(engine) == (0, 0)
+
+
+def test_rows_shared_or_sent_are_the_same(engine: Engine, tmp_path: Path) -> None:
     old, new = halves()
     ingest(engine, tmp_path, old)
     run_detection(engine)
@@ -62,9 +104,9 @@ def test_rows_copied_or_sent_are_the_same(engine: Engine, tmp_path: Path) -> Non
     ingest(alone, tmp_path, new)
     sent, fresh = run_detection(alone)
     evidence, ties = stored(engine, updated)
-    assert (fresh.counts["evidence_copied"], fresh.counts["ties_copied"]) == (0, 0)
-    assert 0 < result.counts["evidence_copied"] < len(evidence)     # some campaigns changed
-    assert 0 < result.counts["ties_copied"] < len(ties)
+    assert (fresh.counts["evidence_shared"], fresh.counts["ties_shared"]) == (0, 0)
+    assert 0 < result.counts["evidence_shared"] < len(evidence)     # some campaigns changed
+    assert 0 < result.counts["ties_shared"] < len(ties)
     assert (evidence, ties) == stored(alone, sent)
     with engine.connect() as c, alone.connect() as other:
         digests = select(CampaignRow.campaign_id, CampaignRow.evidence_digest).order_by(CampaignRow.rank)
@@ -95,9 +137,9 @@ def test_runs_stored_before_digests_existed_are_not_copied_from(engine: Engine, 
     first, _ = run_detection(engine)
     with engine.begin() as c:                   # as migration 0009 leaves the runs before it
         c.execute(update(CampaignRow).values(evidence_digest=None))
-        c.execute(update(TieRow).values(component=None))
+        c.execute(update(RunComponentRow).values(component=None))
     second, again = run_detection(engine)
-    assert (again.counts["evidence_copied"], again.counts["ties_copied"]) == (0, 0)
+    assert (again.counts["evidence_shared"], again.counts["ties_shared"]) == (0, 0)
     evidence, ties = stored(engine, second)
     before, ties_before = stored(engine, first)
     without_digest = _TIES.index(TieRow.__table__.c.component)
@@ -119,3 +161,32 @@ def test_ties_are_grouped_by_component_from_the_lesser_account() -> None:
     assert _components(graph, component_edges(graph)) == rows      # as a run made them
     graph.add_edge(e, ("twitter", "9"), weight=1.0, contents=1, signals="text")
     assert len(_components(graph)) == 2
+
+
+def test_migration_0010_keeps_every_run_s_rows_both_ways(database_url: str, tmp_path: Path) -> None:
+    """Runs stored as sets read the same after a downgrade to 0009 (a table of rows per run)
+    and after the upgrade back (each campaign and component its own set again)."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    old, new = halves()
+    ingest(engine, tmp_path, old)
+    first, _ = run_detection(engine)
+    ingest(engine, tmp_path, new)
+    second, result = run_detection(engine)
+    assert result.counts["evidence_shared"] > 0
+    runs = {run: stored(engine, run) for run in (first, second)}
+    config = _alembic_config(engine)
+    command.downgrade(config, "0009")
+    with engine.connect() as c:
+        for run, (evidence, ties) in runs.items():
+            assert c.execute(text("SELECT count(*) FROM evidence WHERE detection_id = :run"),
+                             {"run": run}).scalar() == len(evidence)
+            assert c.execute(text("SELECT count(*) FROM ties WHERE detection_id = :run"),
+                             {"run": run}).scalar() == len(ties)
+    command.upgrade(config, "head")
+    assert {run: stored(engine, run) for run in runs} == runs
+    assert held(engine) == tuple(sum(len(part[i]) for part in runs.values()) for i in (0, 1))
+    third, again = run_detection(engine)                    # shares with the migrated run
+    assert (again.counts["evidence_shared"], again.counts["ties_shared"]) == tuple(map(len, runs[second]))
+    assert stored(engine, third) == runs[second]
+    engine.dispose()

@@ -19,7 +19,7 @@ from detector.errors import DatabaseError
 DEFAULT_URL = "sqlite:///cib.db"
 URL_VARIABLE = "CIB_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 """The newest migration's revision (``head_revision()``, which a test holds it to): a database
 already there is opened without importing alembic."""
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, func, select, text, update
+from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from detector.store.bulk import insert_columns, insert_many, insert_rows
+from detector.store.bulk import insert_columns, insert_rows
 from detector.store.schema import (
     AccountScoreRow,
     CampaignMemberRow,
@@ -21,6 +22,9 @@ from detector.store.schema import (
     DetectionRow,
     EvidenceRow,
     PostRow,
+    RunComponentRow,
+    StoredEvidenceRow,
+    StoredTieRow,
     TieRow,
 )
 
@@ -45,13 +49,15 @@ def _representative(campaign: Campaign, texts: dict[str, str]) -> str:
     return ""
 
 
-def _campaign_rows(detection_id: int, result: Detection, digests: Sequence[str]) -> list[dict[str, Any]]:
+def _campaign_rows(detection_id: int, result: Detection, digests: Sequence[str],
+                   sets: Sequence[int | None]) -> list[dict[str, Any]]:
     return [{"detection_id": detection_id, "campaign_id": c.campaign_id, "rank": rank,
              "kind": c.kind, "score": c.score, "size": len(c.members), "start": c.start,
              "end": c.end, "signals": c.signals, "events": len(c.events),
              "representative_text": _representative(c, result.texts), "features": c.features,
-             "evidence_digest": digest}
-            for rank, (c, digest) in enumerate(zip(result.campaigns, digests, strict=True), start=1)]
+             "evidence_digest": digest, "evidence_set": evidence_set}
+            for rank, (c, digest, evidence_set)
+            in enumerate(zip(result.campaigns, digests, sets, strict=True), start=1)]
 
 
 def _member_rows(detection_id: int, result: Detection) -> list[dict[str, Any]]:
@@ -134,68 +140,58 @@ def _previous_run(c: Connection) -> int | None:
     return c.execute(select(func.max(DetectionRow.id))).scalar()
 
 
-def _carry(c: Connection, statement: str, table: str, values: list[tuple[Any, ...]],
-           types: str, params: dict[str, Any]) -> int:
-    """Run ``statement`` (an ``INSERT ... SELECT`` that reads the temporary table ``table``)
-    once ``table`` holds ``values``; returns the rows it inserted. A failure rolls the table
-    back with the rest of the transaction (both databases' DDL is transactional)."""
-    if not values:
-        return 0
-    c.exec_driver_sql(f"CREATE TEMPORARY TABLE {table} ({types})")
-    insert_many(c, f"INSERT INTO {table}", values, row=f"({', '.join('?' * len(values[0]))})")
-    copied = int(c.execute(text(statement), params).rowcount or 0)
-    c.exec_driver_sql(f"DROP TABLE {table}")
-    return copied
-
-
 def _store_evidence(c: Connection, detection_id: int, result: Detection, before: int | None,
                     columns: list[list[list[Any]]], digests: list[str]) -> int:
-    """Each campaign's evidence rows: copied inside the database from the run ``before`` when
-    one of its campaigns had the same rows, else sent. Returns the rows copied."""
-    earlier = {} if before is None else dict(c.execute(
-        select(CampaignRow.evidence_digest, CampaignRow.campaign_id)
-        .where(CampaignRow.detection_id == before, CampaignRow.evidence_digest.is_not(None))).all())
-    carried = [(earlier[digest], campaign.campaign_id)
-               for campaign, digest in zip(result.campaigns, digests, strict=True) if digest in earlier]
-    names = ", ".join(_EVIDENCE)
-    copied = _carry(c, f"INSERT INTO evidence (detection_id, campaign_id, {names}) "
-                       f"SELECT :run, m.new_id, {', '.join(f'e.{n}' for n in _EVIDENCE)} "
-                       "FROM evidence e JOIN carried_campaigns m ON m.old_id = e.campaign_id "
-                       "WHERE e.detection_id = :before ORDER BY m.new_id, e.id",
-                    "carried_campaigns", carried, "old_id VARCHAR(32), new_id VARCHAR(32)",
-                    {"run": detection_id, "before": before})
-    sent: dict[str, list[Any]] = {"detection_id": [], "campaign_id": []} | {n: [] for n in _EVIDENCE}
+    """Each campaign's evidence set: the one of a campaign of the run ``before`` with the same
+    rows (the same digest), else a new set of its own rows, whose id is its own row's. Returns
+    the rows shared with the run before."""
+    earlier: dict[str, int] = {} if before is None else dict(c.execute(  # type: ignore[arg-type]
+        select(CampaignRow.evidence_digest, CampaignRow.evidence_set)
+        .where(CampaignRow.detection_id == before, CampaignRow.evidence_digest.is_not(None),
+               CampaignRow.evidence_set.is_not(None))).all())
+    insert_rows(c, _table(CampaignRow), _campaign_rows(detection_id, result, digests,
+                                                       [earlier.get(digest) for digest in digests]))
+    c.execute(update(_table(CampaignRow)).where(CampaignRow.detection_id == detection_id,
+                                                CampaignRow.evidence_set.is_(None))
+              .values(evidence_set=CampaignRow.id))
+    set_of = dict(c.execute(select(CampaignRow.campaign_id, CampaignRow.evidence_set)
+                            .where(CampaignRow.detection_id == detection_id)).all())
+    sent: dict[str, list[Any]] = {"set_id": []} | {n: [] for n in _EVIDENCE}
+    shared = 0
     for campaign, digest, rows in zip(result.campaigns, digests, columns, strict=True):
-        if digest not in earlier:
-            count = len(rows[0])
-            sent["detection_id"] += [detection_id] * count
-            sent["campaign_id"] += [campaign.campaign_id] * count
-            for name, column in zip(_EVIDENCE, rows, strict=True):
-                sent[name] += column
-    insert_columns(c, _table(EvidenceRow), sent)
-    return copied
+        if digest in earlier:
+            shared += len(rows[0])
+            continue
+        sent["set_id"] += [set_of[campaign.campaign_id]] * len(rows[0])
+        for name, column in zip(_EVIDENCE, rows, strict=True):
+            sent[name] += column
+    insert_columns(c, _table(StoredEvidenceRow), sent)
+    return shared
 
 
 def _store_ties(c: Connection, detection_id: int, parts: list[ComponentRows],
                 before: int | None) -> int:
     """The graph's ties, a connected component at a time (``parts``: its rows and their key):
-    copied inside the database from the run ``before`` when it stored the same rows, else
-    sent. Returns the rows copied."""
-    earlier: set[int | None] = set() if before is None else set(c.execute(
-        select(TieRow.component).where(TieRow.detection_id == before,
-                                       TieRow.component.is_not(None)).distinct()).scalars())
-    carried = [(key,) for _, key in parts if key in earlier]
-    names = ", ".join(_TIE)
-    copied = _carry(c, f"INSERT INTO ties (detection_id, component, {names}) "
-                       f"SELECT :run, component, {names} FROM ties WHERE detection_id = :before "
-                       "AND component IN (SELECT digest FROM carried_components) ORDER BY id",
-                    "carried_components", carried, "digest BIGINT PRIMARY KEY",
-                    {"run": detection_id, "before": before})
-    sent = [(detection_id, key, *row) for rows, key in parts if key not in earlier for row in rows]
-    insert_columns(c, _table(TieRow), dict(zip(("detection_id", "component", *_TIE),
-                                               map(list, zip(*sent, strict=True)), strict=True))
+    each component points at the tie set of the run ``before``'s component with the same key,
+    else at a new set of its own rows, whose id is its own row's. Returns the ties shared with
+    the run before."""
+    earlier: dict[int, int] = {} if before is None else dict(c.execute(  # type: ignore[arg-type]
+        select(RunComponentRow.component, RunComponentRow.tie_set)
+        .where(RunComponentRow.detection_id == before, RunComponentRow.component.is_not(None),
+               RunComponentRow.tie_set.is_not(None))).all())
+    insert_columns(c, _table(RunComponentRow), {
+        "detection_id": [detection_id] * len(parts), "component": [key for _, key in parts],
+        "tie_set": [earlier.get(key) for _, key in parts]})
+    c.execute(update(_table(RunComponentRow)).where(RunComponentRow.detection_id == detection_id,
+                                                    RunComponentRow.tie_set.is_(None))
+              .values(tie_set=RunComponentRow.id))
+    set_of = dict(c.execute(select(RunComponentRow.component, RunComponentRow.tie_set)
+                            .where(RunComponentRow.detection_id == detection_id)).all())
+    sent = [(set_of[key], *row) for rows, key in parts if key not in earlier for row in rows]
+    insert_columns(c, _table(StoredTieRow), dict(zip(("tie_set", *_TIE),
+                                                     map(list, zip(*sent, strict=True)), strict=True))
                    if sent else {})
-    return copied
+    return sum(len(rows) for rows, key in parts if key in earlier)
 
 
 @dataclass(frozen=True)
@@ -223,12 +219,13 @@ def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str
 
     Most of a run's evidence and ties are what the run before stored: after 10k new posts on
     3M, 79% of the evidence rows (258k of 325k) and 87% of the ties. Each campaign's evidence
-    and each connected component's ties are stored with a digest of their rows; rows whose
-    digest the run before has are copied inside the database (``INSERT ... SELECT``) instead
-    of being sent again: storing that run took 5.3 s instead of 6.0 s (medians of 4). The rows
-    stored are the same either way (only their ids' order may differ): every run still holds
-    all its rows, so reads and deletions are as before. ``result.counts`` gets how many were
-    copied (``evidence_copied``, ``ties_copied``). ``rows``: ``run_rows(result)``, when made."""
+    and each connected component's ties are stored with a digest of their rows, as a set of
+    rows that later runs share: a campaign or component whose digest the run before has points
+    at that run's set instead of storing the rows again (``schema.StoredEvidenceRow``,
+    ``schema.RunComponentRow``). Copying them inside the database instead took 2 s of storing
+    that run. Each run reads as holding all its rows (the views ``evidence`` and ``ties``).
+    ``result.counts`` gets how many were shared (``evidence_shared``, ``ties_shared``).
+    ``rows``: ``run_rows(result)``, when made."""
     made = rows if rows is not None else run_rows(result)
     digests = made.digests
     with engine.begin() as c:
@@ -237,13 +234,12 @@ def save_detection(engine: Engine, result: Detection, *, versions: dict[str, str
             created_at=datetime.now(UTC), params=result.params.to_json(), versions=versions,
             datasets=list(datasets), counts=result.counts, since=since, until=until,
         )).inserted_primary_key[0])  # type: ignore[index]
-        for row_type, values in ((CampaignRow, _campaign_rows(detection_id, result, digests)),
-                                 (CampaignMemberRow, _member_rows(detection_id, result)),
+        shared = {"evidence_shared": _store_evidence(c, detection_id, result, before, made.evidence, digests),
+                  "ties_shared": _store_ties(c, detection_id, made.ties, before)}
+        for row_type, values in ((CampaignMemberRow, _member_rows(detection_id, result)),
                                  (AccountScoreRow, _score_rows(detection_id, result))):
             insert_rows(c, _table(row_type), values)
-        copied = {"evidence_copied": _store_evidence(c, detection_id, result, before, made.evidence, digests),
-                  "ties_copied": _store_ties(c, detection_id, made.ties, before)}
-        result.counts |= copied
+        result.counts |= shared
         c.execute(update(_table(DetectionRow)).where(DetectionRow.id == detection_id)
                   .values(counts=result.counts))
     return detection_id
@@ -295,19 +291,22 @@ def account_evidence(engine: Engine, detection_id: int, platform: str, account_i
             AccountScoreRow.account_id == account_id)).first()
         if row is None:
             return None, []
-        own = select(EvidenceRow.campaign_id, EvidenceRow.event).where(
-            EvidenceRow.detection_id == detection_id, EvidenceRow.platform == platform,
-            EvidenceRow.account_id == account_id).limit(limit).subquery()
-        query = (select(EvidenceRow, func.coalesce(PostRow.text, ""))
-                 .join(own, (own.c.campaign_id == EvidenceRow.campaign_id)
-                       & (own.c.event == EvidenceRow.event))
-                 .outerjoin(PostRow, (PostRow.platform == EvidenceRow.platform)
-                            & (PostRow.post_id == EvidenceRow.post_id))
-                 .where(EvidenceRow.detection_id == detection_id)
-                 .order_by(EvidenceRow.campaign_id, EvidenceRow.event, EvidenceRow.posted_at))
-        posts = [EvidencePost(e.campaign_id, e.event, e.signal, e.post_id, e.account_id,
-                              e.posted_at, e.delay_s, e.event_size, e.similarity, text)
-                 for e, text in session.execute(query).all()]
+        own: dict[str, list[int]] = defaultdict(list)      # its events, by campaign
+        for campaign_id, event in session.execute(select(EvidenceRow.campaign_id, EvidenceRow.event).where(
+                EvidenceRow.detection_id == detection_id, EvidenceRow.platform == platform,
+                EvidenceRow.account_id == account_id).limit(limit)):
+            own[campaign_id].append(event)
+        posts = []
+        for campaign_id, events in sorted(own.items()):    # a campaign at a time: see queries
+            query = (select(EvidenceRow, func.coalesce(PostRow.text, ""))
+                     .outerjoin(PostRow, (PostRow.platform == EvidenceRow.platform)
+                                & (PostRow.post_id == EvidenceRow.post_id))
+                     .where(EvidenceRow.detection_id == detection_id, EvidenceRow.campaign_id == campaign_id,
+                            EvidenceRow.event.in_(events))
+                     .order_by(EvidenceRow.event, EvidenceRow.posted_at))
+            posts += [EvidencePost(e.campaign_id, e.event, e.signal, e.post_id, e.account_id,
+                                   e.posted_at, e.delay_s, e.event_size, e.similarity, text)
+                      for e, text in session.execute(query).all()]
         session.expunge(row)
     return row, posts
 

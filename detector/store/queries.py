@@ -8,6 +8,7 @@ plain frozen dataclasses; a detection is named by its ``detections.id``.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -301,19 +302,28 @@ def _evidence_item(row: Row[Any]) -> EvidenceItem:
 def _account_evidence(c: Connection, detection_id: int, platform: str, account_id: str,
                       limit: int, partners: int) -> tuple[EvidenceItem, ...]:
     """The account's first ``limit`` events (by time): its own post and the first ``partners``
-    posts of each, so a relay of hundreds does not bury the others."""
+    posts of each, so a relay of hundreds does not bury the others.
+
+    The events' posts are read a campaign at a time (an account's first events are in a few):
+    through the ``evidence`` view, one query for all took 100 ms at 3M posts instead of 10,
+    its window walking every evidence row of the run. Campaigns in order of their ids, as
+    both databases order these (a letter, then digits)."""
     is_own = (E.platform == platform) & (E.account_id == account_id)
-    own = (select(E.campaign_id, E.event).where(E.detection_id == detection_id, is_own)
-           .order_by(E.posted_at, E.campaign_id, E.event).limit(limit).subquery())
-    ranked = (select(E.id, is_own.label("own"),
-                     func.row_number().over(partition_by=(E.campaign_id, E.event),
-                                            order_by=(E.posted_at, E.id)).label("n"))
-              .join(own, (own.c.campaign_id == E.campaign_id) & (own.c.event == E.event))
-              .where(E.detection_id == detection_id).subquery())
-    kept = select(ranked.c.id).where(ranked.c.own | (ranked.c.n <= partners))
-    query = (_evidence_select().where(E.id.in_(kept))
-             .order_by(E.campaign_id, E.event, E.posted_at, E.id).limit(MAX_EVIDENCE_POSTS))
-    return tuple(_evidence_item(r) for r in c.execute(query))
+    own = c.execute(select(E.campaign_id, E.event).where(E.detection_id == detection_id, is_own)
+                    .order_by(E.posted_at, E.campaign_id, E.event).limit(limit)).all()
+    events: dict[str, list[int]] = defaultdict(list)
+    for campaign_id, event in own:
+        events[campaign_id].append(event)
+    rows: list[Row[Any]] = []
+    for campaign_id, numbers in sorted(events.items()):
+        where = (E.detection_id == detection_id, E.campaign_id == campaign_id)
+        number = func.row_number().over(partition_by=E.event, order_by=(E.posted_at, E.id))
+        ranked = (select(E.id, is_own.label("own"), number.label("n"))
+                  .where(*where, E.event.in_(numbers)).subquery())
+        kept = select(ranked.c.id).where(ranked.c.own | (ranked.c.n <= partners))
+        rows += c.execute(_evidence_select().where(*where, E.id.in_(kept))
+                          .order_by(E.event, E.posted_at, E.id)).all()
+    return tuple(_evidence_item(r) for r in rows[:MAX_EVIDENCE_POSTS])
 
 
 def account_detail(engine: Engine, detection_id: int, platform: str, account_id: str,

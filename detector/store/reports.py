@@ -164,7 +164,8 @@ def evidence_sample(engine: Engine, detection_id: int, campaign_id: str, events:
                     E.posted_at, E.delay_s, E.event_size, E.similarity,
                     func.coalesce(P.text, "").label("text"))
              .outerjoin(P, (P.platform == E.platform) & (P.post_id == E.post_id))
-             .where(E.id.in_(select(ranked.c.id).where(ranked.c.n <= per_event)))
+             .where(E.detection_id == detection_id, E.campaign_id == campaign_id,   # a shared row is in
+                    E.id.in_(select(ranked.c.id).where(ranked.c.n <= per_event)))  # each run sharing it
              .order_by(E.event, E.posted_at, E.id))
     with engine.connect() as c:
         return tuple(EvidenceItem(**r._mapping, url=post_url(r.platform, r.handle, r.post_id))

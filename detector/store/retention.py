@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, delete, exists, func, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from detector.store.database import flush_deleted
 from detector.store.lookup import forget_posts_before
 from detector.store.schema import (
     AccountRow,
+    CampaignRow,
     DatasetRow,
     DetectionRow,
     IncrementalBandRow,
@@ -20,6 +22,9 @@ from detector.store.schema import (
     IncrementalStateRow,
     PostRow,
     RejectionRow,
+    RunComponentRow,
+    StoredEvidenceRow,
+    StoredTieRow,
 )
 
 
@@ -51,7 +56,23 @@ def replace_runs(connection: Connection, runs: Select[Any], removed: int) -> Non
             created_at=datetime.now(UTC), params=latest.params, versions=latest.versions,
             datasets=[], counts=counts, since=None, until=None))
     newest = connection.execute(select(func.max(DetectionRow.id))).scalar()
-    connection.execute(delete(DetectionRow).where(DetectionRow.id.in_(runs), DetectionRow.id != newest))
+    delete_runs(connection, select(DetectionRow.id).where(DetectionRow.id.in_(runs),
+                                                          DetectionRow.id != newest))
+
+
+def delete_runs(connection: Connection, runs: Select[Any]) -> None:
+    """Delete ``runs`` (a select of their ids) with their rows, and the evidence and tie sets
+    that no other run shares (``schema.StoredEvidenceRow``, ``schema.StoredTieRow``): the runs
+    left read as before, and nothing of the deleted ones stays behind."""
+    campaign, component = aliased(CampaignRow), aliased(RunComponentRow)     # of other runs
+    connection.execute(delete(StoredEvidenceRow).where(
+        StoredEvidenceRow.set_id.in_(select(CampaignRow.evidence_set).where(CampaignRow.detection_id.in_(runs))),
+        ~exists().where(campaign.evidence_set == StoredEvidenceRow.set_id,
+                        campaign.detection_id.not_in(runs))))
+    connection.execute(delete(StoredTieRow).where(
+        StoredTieRow.tie_set.in_(select(RunComponentRow.tie_set).where(RunComponentRow.detection_id.in_(runs))),
+        ~exists().where(component.tie_set == StoredTieRow.tie_set, component.detection_id.not_in(runs))))
+    connection.execute(delete(DetectionRow).where(DetectionRow.id.in_(runs)))
 
 
 def forget_cache(connection: Connection) -> None:
@@ -95,7 +116,7 @@ def purge_before(engine: Engine, cutoff: datetime, *, dry_run: bool = False) -> 
         if posts:
             replace_runs(c, runs, posts)
         elif detections:
-            c.execute(delete(DetectionRow).where(DetectionRow.id.in_(runs)))
+            delete_runs(c, runs)
         emptied = select(DatasetRow.id).where(~exists().where(PostRow.dataset_id == DatasetRow.id))
         c.execute(delete(RejectionRow).where(RejectionRow.dataset_id.in_(emptied)))
     if posts:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -166,6 +168,7 @@ class CampaignRow(Base):
     __table_args__ = (
         Index("ix_campaigns_detection_rank", "detection_id", "rank"),
         Index("ix_campaigns_detection_campaign", "detection_id", "campaign_id"),
+        Index("ix_campaigns_evidence_set", "evidence_set"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -182,6 +185,7 @@ class CampaignRow(Base):
     representative_text: Mapped[str] = mapped_column(Text)
     features: Mapped[dict[str, float]] = mapped_column(JSON)
     evidence_digest: Mapped[str | None] = mapped_column(String(32))   # see store.detections
+    evidence_set: Mapped[int | None] = mapped_column(Integer)   # its evidence rows' set (evidence_rows)
 
 
 class CampaignMemberRow(Base):
@@ -219,18 +223,21 @@ class AccountScoreRow(Base):
     explanation: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
 
-class EvidenceRow(Base):
-    """A post that ties an account to others: which event, when, how long after the first."""
+class StoredEvidenceRow(Base):
+    """A post that ties an account to others, in one *evidence set*: the rows of one campaign's
+    evidence, which later runs whose campaign has the same rows share (``campaigns.
+    evidence_set``) instead of storing them again. Read through the view ``evidence``
+    (:class:`EvidenceRow`). A set's id is the ``campaigns.id`` of the first campaign that held it;
+    a set no campaign holds any more is deleted with its runs (``retention.delete_runs``)."""
 
-    __tablename__ = "evidence"
+    __tablename__ = "evidence_rows"
     __table_args__ = (
-        Index("ix_evidence_account", "detection_id", "platform", "account_id"),
-        Index("ix_evidence_event", "detection_id", "campaign_id", "event", "posted_at"),
+        Index("ix_evidence_rows_event", "set_id", "event", "posted_at"),
+        Index("ix_evidence_rows_account", "set_id", "platform", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
-    campaign_id: Mapped[str] = mapped_column(String(32))
+    set_id: Mapped[int] = mapped_column(Integer)
     event: Mapped[int] = mapped_column(Integer)
     signal: Mapped[str] = mapped_column(String(16))
     content_key: Mapped[str] = mapped_column(Text)
@@ -243,14 +250,36 @@ class EvidenceRow(Base):
     similarity: Mapped[float | None] = mapped_column(Float)  # text events: to the first post
 
 
-class TieRow(Base):
-    """A significant tie of the account graph (for exports): two accounts, weight, signals."""
+class RunComponentRow(Base):
+    """A connected component of a run's ties: which *tie set* (``tie_rows``) holds its ties.
+    Later runs with the same component share the set. A set's id is the ``id`` of the first
+    row that held it; ``component`` is the digest of its rows (``store.detections``; None in
+    runs stored before migration 0009, one row per such run)."""
 
-    __tablename__ = "ties"
-    __table_args__ = (Index("ix_ties_account", "detection_id", "platform_a", "account_a"),)
+    __tablename__ = "run_components"
+    __table_args__ = (
+        Index("ix_run_components_run", "detection_id", "component"),
+        Index("ix_run_components_set", "tie_set", "detection_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"))
+    component: Mapped[int | None] = mapped_column(BigInteger)
+    tie_set: Mapped[int | None] = mapped_column(Integer)
+
+
+class StoredTieRow(Base):
+    """A significant tie of the account graph, in one tie set (see :class:`RunComponentRow`).
+    Read through the view ``ties`` (:class:`TieRow`)."""
+
+    __tablename__ = "tie_rows"
+    __table_args__ = (
+        Index("ix_tie_rows_set", "tie_set"),
+        Index("ix_tie_rows_account", "platform_a", "account_a", "tie_set"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tie_set: Mapped[int] = mapped_column(Integer)
     platform_a: Mapped[str] = mapped_column(String(32))
     account_a: Mapped[str] = mapped_column(ID)
     platform_b: Mapped[str] = mapped_column(String(32))
@@ -258,7 +287,70 @@ class TieRow(Base):
     weight: Mapped[float] = mapped_column(Float)
     contents: Mapped[int] = mapped_column(Integer)
     signals: Mapped[str] = mapped_column(String(64))
-    component: Mapped[int | None] = mapped_column(BigInteger)   # its rows' digest, see store.detections
+
+
+_EVIDENCE_COLUMNS = ("event", "signal", "content_key", "platform", "account_id", "post_id",
+                     "posted_at", "delay_s", "event_size", "similarity")
+_TIE_COLUMNS = ("platform_a", "account_a", "platform_b", "account_b", "weight", "contents", "signals")
+VIEWS = {
+    # each run's evidence rows: its campaigns' evidence sets
+    "evidence": "SELECT r.id AS id, c.detection_id AS detection_id, c.campaign_id AS campaign_id, "
+                + ", ".join(f"r.{name} AS {name}" for name in _EVIDENCE_COLUMNS)
+                + " FROM campaigns c JOIN evidence_rows r ON r.set_id = c.evidence_set",
+    # each run's ties: its components' tie sets
+    "ties": "SELECT t.id AS id, rc.detection_id AS detection_id, rc.component AS component, "
+            + ", ".join(f"t.{name} AS {name}" for name in _TIE_COLUMNS)
+            + " FROM run_components rc JOIN tie_rows t ON t.tie_set = rc.tie_set",
+}
+# made and dropped with the tables (create_all). A later migration that rebuilds a table they
+# read (SQLite's batch mode) drops them first and makes them again after.
+for _name, _body in VIEWS.items():
+    event.listen(Base.metadata, "after_create", DDL(f"CREATE VIEW {_name} AS {_body}"))  # type: ignore[no-untyped-call]
+    event.listen(Base.metadata, "before_drop", DDL(f"DROP VIEW IF EXISTS {_name}"))  # type: ignore[no-untyped-call]
+
+
+class Views(DeclarativeBase):
+    """Views: read only, never created as tables (their SQL is ``VIEWS``)."""
+
+
+class EvidenceRow(Views):
+    """A run's evidence post (the view ``evidence``): which event, when, how long after the
+    first. The same stored row appears once in each run whose campaign shares its set, with
+    that run's ids."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event: Mapped[int] = mapped_column(Integer)
+    signal: Mapped[str] = mapped_column(String(16))
+    content_key: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ID)
+    post_id: Mapped[str] = mapped_column(ID)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delay_s: Mapped[float] = mapped_column(Float)
+    event_size: Mapped[int] = mapped_column(Integer)
+    similarity: Mapped[float | None] = mapped_column(Float)
+
+
+class TieRow(Views):
+    """A significant tie of a run's account graph (the view ``ties``, for exports): two
+    accounts, weight, signals."""
+
+    __tablename__ = "ties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    component: Mapped[int | None] = mapped_column(BigInteger)
+    platform_a: Mapped[str] = mapped_column(String(32))
+    account_a: Mapped[str] = mapped_column(ID)
+    platform_b: Mapped[str] = mapped_column(String(32))
+    account_b: Mapped[str] = mapped_column(ID)
+    weight: Mapped[float] = mapped_column(Float)
+    contents: Mapped[int] = mapped_column(Integer)
+    signals: Mapped[str] = mapped_column(String(64))
 
 
 class JobRow(Base):
