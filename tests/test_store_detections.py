@@ -3,6 +3,7 @@ and each run reads as holding all its rows either way, before and after runs are
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import networkx as nx
 import pytest
 from alembic import command
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from detector import aside
 from detector.cluster import component_edges
@@ -18,7 +19,7 @@ from detector.pipeline import run_detection
 from detector.simulate import SimulationParams, simulate
 from detector.store import make_engine, migrate, open_database
 from detector.store.database import _alembic_config
-from detector.store.detections import _components
+from detector.store.detections import _components, _previous_run
 from detector.store.retention import delete_runs
 from detector.store.schema import (
     CampaignRow,
@@ -189,4 +190,45 @@ def test_migration_0010_keeps_every_run_s_rows_both_ways(database_url: str, tmp_
     third, again = run_detection(engine)                    # shares with the migrated run
     assert (again.counts["evidence_shared"], again.counts["ties_shared"]) == tuple(map(len, runs[second]))
     assert stored(engine, third) == runs[second]
+    engine.dispose()
+
+
+def test_a_run_being_stored_keeps_the_sets_it_shares_when_their_run_is_deleted_meanwhile(
+        database_url: str, tmp_path: Path) -> None:
+    """PostgreSQL runs a deletion while a run is stored: the run being stored holds the newest
+    run (whose sets it shares) until it is stored, and the deletion then keeps those sets."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: a deletion and a run being stored never overlap")
+    engine = make_engine(database_url)
+    migrate(engine)
+    ingest(engine, tmp_path, halves()[0])
+    first, _ = run_detection(engine)
+    with engine.connect() as c:
+        campaign = c.execute(select(CampaignRow.__table__).where(CampaignRow.detection_id == first)
+                             .order_by(CampaignRow.rank).limit(1)).one()._asdict()
+    deleted = threading.Event()
+
+    def delete_first() -> None:
+        with engine.begin() as c:
+            delete_runs(c, select(DetectionRow.id).where(DetectionRow.id == first))
+        deleted.set()
+
+    deleting = threading.Thread(target=delete_first)
+    with engine.begin() as storing:                 # as save_detection stores a run sharing a set
+        assert _previous_run(storing) == first
+        deleting.start()
+        assert not deleted.wait(1.0)                # the deletion waits for the run to be stored
+        run = storing.execute(insert(DetectionRow).values(
+            created_at=campaign["start"], params={}, versions={}, datasets=[], counts={})
+        ).inserted_primary_key[0]
+        storing.execute(insert(CampaignRow).values(
+            {k: v for k, v in campaign.items() if k != "id"} | {"detection_id": run}))
+    deleting.join(30)
+    assert deleted.is_set()
+    with engine.connect() as c:
+        shown = c.execute(select(func.count()).select_from(EvidenceRow)
+                          .where(EvidenceRow.detection_id == run)).scalar_one()
+        kept = c.execute(select(func.count()).select_from(StoredEvidenceRow)
+                         .where(StoredEvidenceRow.set_id == campaign["evidence_set"])).scalar_one()
+    assert shown == kept > 0
     engine.dispose()

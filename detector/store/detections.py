@@ -137,7 +137,11 @@ def _component_key(rows: list[tuple[Any, ...]]) -> int:
 
 
 def _previous_run(c: Connection) -> int | None:
-    return c.execute(select(func.max(DetectionRow.id))).scalar()
+    """The newest run, whose sets the run being stored may share: on PostgreSQL its row is
+    held (``FOR SHARE``) until this run is stored, so that a deletion of it waits and then
+    leaves the sets this run points at (``retention.delete_runs``). SQLite has one writer."""
+    return c.execute(select(DetectionRow.id).order_by(DetectionRow.id.desc()).limit(1)
+                     .with_for_update(read=True)).scalar()
 
 
 def _store_evidence(c: Connection, detection_id: int, result: Detection, before: int | None,

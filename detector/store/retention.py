@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, delete, exists, func, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import aliased
 
 from detector.store.database import flush_deleted
 from detector.store.lookup import forget_posts_before
@@ -62,17 +61,27 @@ def replace_runs(connection: Connection, runs: Select[Any], removed: int) -> Non
 
 def delete_runs(connection: Connection, runs: Select[Any]) -> None:
     """Delete ``runs`` (a select of their ids) with their rows, and the evidence and tie sets
-    that no other run shares (``schema.StoredEvidenceRow``, ``schema.StoredTieRow``): the runs
-    left read as before, and nothing of the deleted ones stays behind."""
-    campaign, component = aliased(CampaignRow), aliased(RunComponentRow)     # of other runs
-    connection.execute(delete(StoredEvidenceRow).where(
-        StoredEvidenceRow.set_id.in_(select(CampaignRow.evidence_set).where(CampaignRow.detection_id.in_(runs))),
-        ~exists().where(campaign.evidence_set == StoredEvidenceRow.set_id,
-                        campaign.detection_id.not_in(runs))))
-    connection.execute(delete(StoredTieRow).where(
-        StoredTieRow.tie_set.in_(select(RunComponentRow.tie_set).where(RunComponentRow.detection_id.in_(runs))),
-        ~exists().where(component.tie_set == StoredTieRow.tie_set, component.detection_id.not_in(runs))))
+    that no run left points at (``schema.StoredEvidenceRow``, ``schema.StoredTieRow``): the
+    runs left read as before, and nothing of the deleted ones stays behind.
+
+    The runs go first, the sets after: a run being stored that shares the newest run's sets
+    holds that run's row (``FOR SHARE`` on PostgreSQL, see ``save_detection``), so deleting it
+    waits until that run is stored, and its campaigns then keep the sets they point at."""
+    evidence_sets = set(connection.execute(select(CampaignRow.evidence_set)
+                                           .where(CampaignRow.detection_id.in_(runs))).scalars())
+    tie_sets = set(connection.execute(select(RunComponentRow.tie_set)
+                                      .where(RunComponentRow.detection_id.in_(runs))).scalars())
     connection.execute(delete(DetectionRow).where(DetectionRow.id.in_(runs)))
+    for held, stored, column, holder in (
+            (evidence_sets, StoredEvidenceRow, StoredEvidenceRow.set_id, CampaignRow.evidence_set),
+            (tie_sets, StoredTieRow, StoredTieRow.tie_set, RunComponentRow.tie_set)):
+        ordered = sorted(one for one in held if one is not None)
+        for start in range(0, len(ordered), _SETS_AT_ONCE):
+            chunk = ordered[start:start + _SETS_AT_ONCE]
+            connection.execute(delete(stored).where(column.in_(chunk), ~exists().where(holder == column)))
+
+
+_SETS_AT_ONCE = 500         # set ids per statement (SQLite binds at most 999 values before 3.32)
 
 
 def forget_cache(connection: Connection) -> None:
