@@ -146,9 +146,9 @@ def _previous_run(c: Connection) -> int | None:
 
 def _store_evidence(c: Connection, detection_id: int, result: Detection, before: int | None,
                     columns: list[list[list[Any]]], digests: list[str]) -> int:
-    """Each campaign's evidence set: the one of a campaign of the run ``before`` with the same
-    rows (the same digest), else a new set of its own rows, whose id is its own row's. Returns
-    the rows shared with the run before."""
+    """The campaigns' rows, each naming its evidence set: the set of a campaign of the run
+    ``before`` with the same rows (the same digest), else a new set of its own rows, whose id
+    is its own row's. Returns the rows shared with the run before."""
     earlier: dict[str, int] = {} if before is None else dict(c.execute(  # type: ignore[arg-type]
         select(CampaignRow.evidence_digest, CampaignRow.evidence_set)
         .where(CampaignRow.detection_id == before, CampaignRow.evidence_digest.is_not(None),

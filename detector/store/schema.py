@@ -1,4 +1,5 @@
-"""The tables, as SQLAlchemy 2 typed ORM classes. Migrations in ``migrations/`` must match them."""
+"""The tables (and the views over them: ``VIEWS``), as SQLAlchemy 2 typed ORM classes. Migrations
+in ``migrations/`` must match them."""
 
 from __future__ import annotations
 
