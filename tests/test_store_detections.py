@@ -11,13 +11,13 @@ from typing import Any
 import networkx as nx
 import pytest
 from alembic import command
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, func, insert, inspect, select, text, update
 
 from detector import aside
 from detector.cluster import component_edges
 from detector.pipeline import run_detection
 from detector.simulate import SimulationParams, simulate
-from detector.store import make_engine, migrate, open_database
+from detector.store import current_revision_of, make_engine, migrate, open_database
 from detector.store.database import _alembic_config
 from detector.store.detections import _components, _previous_run
 from detector.store.retention import delete_runs
@@ -231,4 +231,32 @@ def test_a_run_being_stored_keeps_the_sets_it_shares_when_their_run_is_deleted_m
         kept = c.execute(select(func.count()).select_from(StoredEvidenceRow)
                          .where(StoredEvidenceRow.set_id == campaign["evidence_set"])).scalar_one()
     assert shown == kept > 0
+    engine.dispose()
+
+
+def test_migration_0010_stopped_half_way_leaves_the_database_at_0009(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    """A step near its end fails (an index of that name already exists): nothing of it stays,
+    the runs read as before, and it runs whole once the cause is gone."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    ingest(engine, tmp_path, halves()[0])
+    run, _ = run_detection(engine)
+    rows = stored(engine, run)
+    config = _alembic_config(engine)
+    command.downgrade(config, "0009")
+    with engine.begin() as c:
+        c.execute(text("CREATE INDEX ix_tie_rows_set ON posts (id)"))
+    with pytest.raises(Exception, match="ix_tie_rows_set"):
+        command.upgrade(config, "head")
+    with engine.connect() as c:
+        assert current_revision_of(engine) == "0009"
+        assert "evidence_set" not in {column["name"] for column in inspect(c).get_columns("campaigns")}
+        assert not {"evidence_rows", "tie_rows", "run_components"} & set(inspect(c).get_table_names())
+        assert c.execute(text("SELECT count(*) FROM evidence WHERE detection_id = :run"),
+                         {"run": run}).scalar() == len(rows[0])
+    with engine.begin() as c:
+        c.execute(text("DROP INDEX ix_tie_rows_set"))
+    command.upgrade(config, "head")
+    assert stored(engine, run) == rows
     engine.dispose()
