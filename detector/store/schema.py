@@ -224,21 +224,9 @@ class AccountScoreRow(Base):
     explanation: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
 
-class StoredEvidenceRow(Base):
-    """A post that ties an account to others, in one *evidence set*: the rows of one campaign's
-    evidence, which later runs whose campaign has the same rows share (``campaigns.
-    evidence_set``) instead of storing them again. Read through the view ``evidence``
-    (:class:`EvidenceRow`). A set's id is the ``campaigns.id`` of the first campaign that held it;
-    a set no campaign holds any more is deleted with its runs (``retention.delete_runs``)."""
+class EvidenceFields:
+    """An evidence post's columns (the stored rows, and the view that shows them by run)."""
 
-    __tablename__ = "evidence_rows"
-    __table_args__ = (
-        Index("ix_evidence_rows_event", "set_id", "event", "posted_at"),
-        Index("ix_evidence_rows_account", "set_id", "platform", "account_id"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    set_id: Mapped[int] = mapped_column(Integer)
     event: Mapped[int] = mapped_column(Integer)
     signal: Mapped[str] = mapped_column(String(16))
     content_key: Mapped[str] = mapped_column(Text)
@@ -249,6 +237,24 @@ class StoredEvidenceRow(Base):
     delay_s: Mapped[float] = mapped_column(Float)
     event_size: Mapped[int] = mapped_column(Integer)
     similarity: Mapped[float | None] = mapped_column(Float)  # text events: to the first post
+
+
+class StoredEvidenceRow(EvidenceFields, Base):
+    """A post that ties an account to others, in one *evidence set*: the rows of one campaign's
+    evidence, which later runs whose campaign has the same rows share
+    (``campaigns.evidence_set``) instead of storing them again. Read through the view
+    ``evidence`` (:class:`EvidenceRow`). A set's id is the ``campaigns.id`` of the first
+    campaign that held it; a set no campaign holds any more is deleted with its runs
+    (``retention.delete_runs``)."""
+
+    __tablename__ = "evidence_rows"
+    __table_args__ = (
+        Index("ix_evidence_rows_event", "set_id", "event", "posted_at"),
+        Index("ix_evidence_rows_account", "set_id", "platform", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(Integer)
 
 
 class RunComponentRow(Base):
@@ -269,7 +275,19 @@ class RunComponentRow(Base):
     tie_set: Mapped[int | None] = mapped_column(Integer)
 
 
-class StoredTieRow(Base):
+class TieFields:
+    """A tie's columns (the stored rows, and the view that shows them by run)."""
+
+    platform_a: Mapped[str] = mapped_column(String(32))
+    account_a: Mapped[str] = mapped_column(ID)
+    platform_b: Mapped[str] = mapped_column(String(32))
+    account_b: Mapped[str] = mapped_column(ID)
+    weight: Mapped[float] = mapped_column(Float)
+    contents: Mapped[int] = mapped_column(Integer)
+    signals: Mapped[str] = mapped_column(String(64))
+
+
+class StoredTieRow(TieFields, Base):
     """A significant tie of the account graph, in one tie set (see :class:`RunComponentRow`).
     Read through the view ``ties`` (:class:`TieRow`)."""
 
@@ -281,18 +299,10 @@ class StoredTieRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tie_set: Mapped[int] = mapped_column(Integer)
-    platform_a: Mapped[str] = mapped_column(String(32))
-    account_a: Mapped[str] = mapped_column(ID)
-    platform_b: Mapped[str] = mapped_column(String(32))
-    account_b: Mapped[str] = mapped_column(ID)
-    weight: Mapped[float] = mapped_column(Float)
-    contents: Mapped[int] = mapped_column(Integer)
-    signals: Mapped[str] = mapped_column(String(64))
 
 
-_EVIDENCE_COLUMNS = ("event", "signal", "content_key", "platform", "account_id", "post_id",
-                     "posted_at", "delay_s", "event_size", "similarity")
-_TIE_COLUMNS = ("platform_a", "account_a", "platform_b", "account_b", "weight", "contents", "signals")
+_EVIDENCE_COLUMNS = tuple(EvidenceFields.__annotations__)      # in the order declared
+_TIE_COLUMNS = tuple(TieFields.__annotations__)
 VIEWS = {
     # each run's evidence rows: its campaigns' evidence sets
     "evidence": "SELECT r.id AS id, c.detection_id AS detection_id, c.campaign_id AS campaign_id, "
@@ -314,7 +324,7 @@ class Views(DeclarativeBase):
     """Views: read only, never created as tables (their SQL is ``VIEWS``)."""
 
 
-class EvidenceRow(Views):
+class EvidenceRow(EvidenceFields, Views):
     """A run's evidence post (the view ``evidence``): which event, when, how long after the
     first. The same stored row appears once in each run whose campaign shares its set, with
     that run's ids."""
@@ -324,19 +334,9 @@ class EvidenceRow(Views):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     detection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    event: Mapped[int] = mapped_column(Integer)
-    signal: Mapped[str] = mapped_column(String(16))
-    content_key: Mapped[str] = mapped_column(Text)
-    platform: Mapped[str] = mapped_column(String(32))
-    account_id: Mapped[str] = mapped_column(ID)
-    post_id: Mapped[str] = mapped_column(ID)
-    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    delay_s: Mapped[float] = mapped_column(Float)
-    event_size: Mapped[int] = mapped_column(Integer)
-    similarity: Mapped[float | None] = mapped_column(Float)
 
 
-class TieRow(Views):
+class TieRow(TieFields, Views):
     """A significant tie of a run's account graph (the view ``ties``, for exports): two
     accounts, weight, signals."""
 
@@ -345,13 +345,6 @@ class TieRow(Views):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     detection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     component: Mapped[int | None] = mapped_column(BigInteger)
-    platform_a: Mapped[str] = mapped_column(String(32))
-    account_a: Mapped[str] = mapped_column(ID)
-    platform_b: Mapped[str] = mapped_column(String(32))
-    account_b: Mapped[str] = mapped_column(ID)
-    weight: Mapped[float] = mapped_column(Float)
-    contents: Mapped[int] = mapped_column(Integer)
-    signals: Mapped[str] = mapped_column(String(64))
 
 
 class JobRow(Base):
