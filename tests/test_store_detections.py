@@ -11,7 +11,7 @@ from typing import Any
 import networkx as nx
 import pytest
 from alembic import command
-from sqlalchemy import Engine, func, insert, inspect, select, text, update
+from sqlalchemy import Engine, delete, func, insert, inspect, select, text, update
 
 from detector import aside
 from detector.cluster import component_edges
@@ -260,3 +260,26 @@ def test_migration_0010_stopped_half_way_leaves_the_database_at_0009(database_ur
     command.upgrade(config, "head")
     assert stored(engine, run) == rows
     engine.dispose()
+
+
+def test_a_set_damaged_since_is_stored_anew_not_shared(engine: Engine, tmp_path: Path) -> None:
+    """Rows gone from a set (a hand edit, a failed repair) are not handed on: the next run
+    whose campaign or component has that digest stores its rows again."""
+    ingest(engine, tmp_path, halves()[0])
+    first, _ = run_detection(engine)
+    evidence, ties = stored(engine, first)
+    with engine.begin() as c:
+        damaged = c.execute(select(CampaignRow.evidence_set).where(CampaignRow.detection_id == first)
+                            .order_by(CampaignRow.rank).limit(1)).scalar_one()
+        cut = c.execute(select(StoredEvidenceRow.id).where(StoredEvidenceRow.set_id == damaged)
+                        .order_by(StoredEvidenceRow.id).limit(1)).scalar_one()
+        c.execute(delete(StoredEvidenceRow).where(StoredEvidenceRow.id == cut))
+        component = c.execute(select(RunComponentRow.tie_set).where(RunComponentRow.detection_id == first)
+                              .limit(1)).scalar_one()
+        lost = c.execute(delete(StoredTieRow).where(StoredTieRow.tie_set == component)).rowcount
+        in_set = c.execute(select(func.count()).select_from(StoredEvidenceRow)
+                           .where(StoredEvidenceRow.set_id == damaged)).scalar_one()
+    second, again = run_detection(engine)
+    assert again.counts["evidence_shared"] == len(evidence) - in_set - 1
+    assert again.counts["ties_shared"] == len(ties) - lost
+    assert stored(engine, second) == (evidence, ties)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, func, select, update
+from sqlalchemy import Engine, Select, Table, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -144,15 +144,26 @@ def _previous_run(c: Connection) -> int | None:
                      .with_for_update(read=True)).scalar()
 
 
+def _set_sizes(c: Connection, column: Any, sets: Select[Any]) -> dict[int, int]:
+    """How many rows each of ``sets`` holds (``column``: the rows' set id)."""
+    return dict(c.execute(select(column, func.count()).where(column.in_(sets)).group_by(column)).all())
+
+
 def _store_evidence(c: Connection, detection_id: int, result: Detection, before: int | None,
                     columns: list[list[list[Any]]], digests: list[str]) -> int:
     """The campaigns' rows, each naming its evidence set: the set of a campaign of the run
-    ``before`` with the same rows (the same digest), else a new set of its own rows, whose id
-    is its own row's. Returns the rows shared with the run before."""
+    ``before`` with the same rows (the same digest, and as many rows: a set damaged since is
+    not shared), else a new set of its own rows, whose id is its own row's. Returns the rows
+    shared with the run before."""
+    sizes = {digest: len(rows[0]) for digest, rows in zip(digests, columns, strict=True)}
     earlier: dict[str, int] = {} if before is None else dict(c.execute(  # type: ignore[arg-type]
         select(CampaignRow.evidence_digest, CampaignRow.evidence_set)
         .where(CampaignRow.detection_id == before, CampaignRow.evidence_digest.is_not(None),
                CampaignRow.evidence_set.is_not(None))).all())
+    held = _set_sizes(c, StoredEvidenceRow.set_id, select(CampaignRow.evidence_set)
+                      .where(CampaignRow.detection_id == before)) if earlier else {}
+    earlier = {digest: rows_set for digest, rows_set in earlier.items()
+               if held.get(rows_set) == sizes.get(digest)}
     insert_rows(c, _table(CampaignRow), _campaign_rows(detection_id, result, digests,
                                                        [earlier.get(digest) for digest in digests]))
     c.execute(update(_table(CampaignRow)).where(CampaignRow.detection_id == detection_id,
@@ -176,13 +187,17 @@ def _store_evidence(c: Connection, detection_id: int, result: Detection, before:
 def _store_ties(c: Connection, detection_id: int, parts: list[ComponentRows],
                 before: int | None) -> int:
     """The graph's ties, a connected component at a time (``parts``: its rows and their key):
-    each component points at the tie set of the run ``before``'s component with the same key,
-    else at a new set of its own rows, whose id is its own row's. Returns the ties shared with
-    the run before."""
+    each component points at the tie set of the run ``before``'s component with the same key
+    (and as many ties), else at a new set of its own rows, whose id is its own row's. Returns
+    the ties shared with the run before."""
     earlier: dict[int, int] = {} if before is None else dict(c.execute(  # type: ignore[arg-type]
         select(RunComponentRow.component, RunComponentRow.tie_set)
         .where(RunComponentRow.detection_id == before, RunComponentRow.component.is_not(None),
                RunComponentRow.tie_set.is_not(None))).all())
+    held = _set_sizes(c, StoredTieRow.tie_set, select(RunComponentRow.tie_set)
+                      .where(RunComponentRow.detection_id == before)) if earlier else {}
+    sizes = {key: len(rows) for rows, key in parts}
+    earlier = {key: ties_set for key, ties_set in earlier.items() if held.get(ties_set) == sizes.get(key)}
     insert_columns(c, _table(RunComponentRow), {
         "detection_id": [detection_id] * len(parts), "component": [key for _, key in parts],
         "tie_set": [earlier.get(key) for _, key in parts]})
