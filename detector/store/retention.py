@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, delete, exists, func, insert, select
 from sqlalchemy.engine import Connection
 
+from detector.store.bulk import MAX_VARIABLES
 from detector.store.database import flush_deleted
 from detector.store.lookup import forget_posts_before
 from detector.store.schema import (
@@ -81,7 +82,7 @@ def delete_runs(connection: Connection, runs: Select[Any]) -> None:
             connection.execute(delete(stored).where(column.in_(chunk), ~exists().where(holder == column)))
 
 
-_SETS_AT_ONCE = 500         # set ids per statement (SQLite binds at most 999 values before 3.32)
+_SETS_AT_ONCE = MAX_VARIABLES     # set ids per statement: one bound value each
 
 
 def forget_cache(connection: Connection) -> None:
